@@ -1,0 +1,177 @@
+import type { GpuLimits } from './device.js';
+
+/** A slice of a buffer to bind; without offset/size the whole buffer is bound. */
+export interface Binding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+/** The work a dispatch does, so the waiter can estimate when a submit will finish. */
+export interface DispatchCost {
+  flops?: number;
+  bytes?: number;
+}
+
+const UNIFORM_SLOT = 256; // WebGPU's largest minUniformBufferOffsetAlignment
+const ARENA_SLOTS = 4096;
+
+/**
+ * Records dispatches and copies into one command encoder and submits them together: a training
+ * step is hundreds of small kernels, and a submit each would cost more than most of them.
+ *
+ * Each dispatch's uniform parameters take a 256-byte slot of one arena buffer, written with a
+ * single writeBuffer just before the submit. Reusing the arena for the next batch is safe because
+ * the queue runs writeBuffer and submits in the order they were issued.
+ *
+ * Errors: validation and out-of-memory error scopes wrap each batch; their results are collected
+ * and thrown by `throwPendingErrors` (called at every readback) with the names and shapes of the
+ * kernels in the batch, so a failing kernel surfaces as an Error, not a hang or a silent result.
+ */
+export class CommandBatch {
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private kernels: string[] = [];
+  private readonly arena: GPUBuffer;
+  private readonly arenaHost = new Uint8Array(UNIFORM_SLOT * ARENA_SLOTS);
+  private arenaUsed = 0;
+  private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  private pendingErrors: Promise<string | null>[] = [];
+  private uncaptured: string | null = null;
+  onSubmit: () => void = () => {};
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly limits: GpuLimits,
+  ) {
+    this.arena = device.createBuffer({
+      size: this.arenaHost.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'kernel-params',
+    });
+    device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
+      this.uncaptured ??= ev.error.message;
+    };
+  }
+
+  dispatch(d: {
+    kernel: string;
+    pipeline: GPUComputePipeline;
+    bindings: (GPUBuffer | Binding)[];
+    params?: ArrayBuffer | ArrayBufferView;
+    workgroups: [number, number?, number?];
+    cost?: DispatchCost;
+  }): void {
+    const [x, y = 1, z = 1] = d.workgroups;
+    const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
+    for (const n of [x, y, z]) {
+      if (!Number.isInteger(n) || n < 0 || n > maxWg) {
+        throw new Error(`kiln: kernel ${d.kernel}: workgroup count ${x}x${y}x${z} is outside 0..${maxWg} per dimension`);
+      }
+    }
+    const entries: GPUBindGroupEntry[] = d.bindings.map((b, i) => {
+      const binding = 'buffer' in b ? b : { buffer: b };
+      const size = binding.size ?? binding.buffer.size - (binding.offset ?? 0);
+      if (size > this.limits.maxStorageBufferBindingSize) {
+        throw new Error(
+          `kiln: kernel ${d.kernel}: binding ${i} ('${binding.buffer.label}') is ${size} bytes, over the device's ` +
+            `maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize}; the kernel must chunk this tensor`,
+        );
+      }
+      return { binding: i, resource: { buffer: binding.buffer, offset: binding.offset ?? 0, size } };
+    });
+    if (x * y * z === 0) return;
+    if (d.params) {
+      const bytes = ArrayBuffer.isView(d.params)
+        ? new Uint8Array(d.params.buffer, d.params.byteOffset, d.params.byteLength)
+        : new Uint8Array(d.params);
+      if (bytes.byteLength > UNIFORM_SLOT) throw new Error(`kiln: kernel ${d.kernel}: params exceed ${UNIFORM_SLOT} bytes`);
+      if (this.arenaUsed + UNIFORM_SLOT > this.arenaHost.byteLength) this.submit();
+      this.arenaHost.fill(0, this.arenaUsed, this.arenaUsed + UNIFORM_SLOT);
+      this.arenaHost.set(bytes, this.arenaUsed);
+      entries.push({
+        binding: entries.length,
+        resource: { buffer: this.arena, offset: this.arenaUsed, size: Math.max(16, Math.ceil(bytes.byteLength / 16) * 16) },
+      });
+      this.arenaUsed += UNIFORM_SLOT;
+    }
+    let layout = this.layouts.get(d.pipeline);
+    if (!layout) this.layouts.set(d.pipeline, (layout = d.pipeline.getBindGroupLayout(0)));
+    this.begin();
+    this.kernels.push(d.kernel);
+    const group = this.device.createBindGroup({ layout, entries, label: d.kernel });
+    this.pass ??= this.encoder!.beginComputePass();
+    this.pass.setPipeline(d.pipeline);
+    this.pass.setBindGroup(0, group);
+    this.pass.dispatchWorkgroups(x, y, z);
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.begin();
+    this.endPass();
+    this.kernels.push(`copy(${bytes} bytes)`);
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  submit(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.arenaUsed = 0;
+    const kernels = this.kernels;
+    this.kernels = [];
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    this.pendingErrors.push(
+      Promise.all([validation, oom]).then(([v, o]) => {
+        const err = o ?? v;
+        if (!err) return null;
+        const kind = o ? 'out of memory' : 'validation error';
+        return `GPU ${kind} in a batch of ${kernels.length} commands (${summarize(kernels)}): ${err.message}`;
+      }),
+    );
+    this.onSubmit();
+  }
+
+  async throwPendingErrors(): Promise<void> {
+    const pending = this.pendingErrors;
+    this.pendingErrors = [];
+    const messages = (await Promise.all(pending)).filter((m): m is string => m !== null);
+    const uncaptured = this.uncaptured;
+    this.uncaptured = null;
+    if (messages.length > 0) throw new Error(`kiln: ${messages[0]}`);
+    if (uncaptured) throw new Error(`kiln: GPU error: ${uncaptured}`);
+  }
+
+  /** Drops recorded work without submitting it (used when the device goes away). */
+  discard(): void {
+    if (this.pass) this.pass.end();
+    this.pass = null;
+    this.encoder = null;
+    this.kernels = [];
+    this.arenaUsed = 0;
+    this.arena.destroy();
+  }
+
+  private begin(): void {
+    if (this.encoder) return;
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.encoder = this.device.createCommandEncoder({ label: 'kiln-batch' });
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+}
+
+/** The distinct kernels of a batch, most recent last, short enough for an error message. */
+function summarize(kernels: string[]): string {
+  const distinct = [...new Set(kernels)];
+  return distinct.length <= 6 ? distinct.join(', ') : `${distinct.slice(0, 3).join(', ')}, ..., ${distinct.slice(-3).join(', ')}`;
+}

@@ -1,0 +1,308 @@
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create, globals } from 'webgpu';
+import { BufferPool } from './buffers.js';
+import { PipelineCache } from './pipelines.js';
+import { CommandBatch, type Binding, type DispatchCost } from './commands.js';
+import { CompletionWaiter } from './waiting.js';
+
+/** What the device granted, so kernels can pick variants; every optional path has a fallback. */
+export interface GpuFeatures {
+  /** `shader-f16`: f16 storage and arithmetic in WGSL. */
+  f16: boolean;
+  /** `subgroups`: subgroupBroadcast/subgroupAdd and friends. */
+  subgroups: boolean;
+  /** `timestamp-query`: GPU-side timing for benchmarks. */
+  timestampQuery: boolean;
+}
+
+export interface GpuLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupsPerDimension: number;
+  maxStorageBuffersPerShaderStage: number;
+  minStorageBufferOffsetAlignment: number;
+}
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** lavapipe/llvmpipe or SwiftShader: kernels tuned for CPU execution fit it better. */
+  isSoftware: boolean;
+  subgroupMinSize: number;
+  subgroupMaxSize: number;
+}
+
+export interface GpuOptions {
+  /** Dawn backend: 'vulkan', 'metal', 'd3d12', ... Default: env KILN_BACKEND, else Dawn's choice. */
+  backend?: string;
+  /** Adapter name (as Dawn prints it) when several exist. Default: env KILN_ADAPTER. */
+  adapter?: string;
+  powerPreference?: GPUPowerPreference;
+  /** Print the adapter in use to stderr. Default: env KILN_VERBOSE=1. */
+  verbose?: boolean;
+}
+
+// The object create() returns owns Dawn's instance. If it is garbage-collected while a device lives,
+// Dawn crashes (measured with webgpu 0.6.2), so every live Gpu keeps it here; when the last Gpu is
+// destroyed the reference is dropped so Node's event loop can end and the script exits by itself.
+const liveInstances = new Map<Gpu, ReturnType<typeof create>>();
+let globalsInstalled = false;
+
+function installGlobals(): void {
+  // Mesa warns on every start without it; a private directory is all it wants.
+  if (!process.env.XDG_RUNTIME_DIR) {
+    const dir = join(tmpdir(), `kiln-xdg-${process.getuid?.() ?? 0}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  // GPUBufferUsage, GPUMapMode, ... are globals in browsers; Dawn's bindings hand them over here.
+  if (!globalsInstalled) {
+    Object.assign(globalThis, globals);
+    globalsInstalled = true;
+  }
+}
+
+function envFlag(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * One WebGPU device with the machinery every kernel uses: a buffer pool, a pipeline cache,
+ * dispatches batched into one submit, and a readback that waits without stealing the cores the
+ * GPU (or lavapipe's threads) need.
+ */
+export class Gpu {
+  readonly features: GpuFeatures;
+  readonly limits: GpuLimits;
+  readonly adapter: AdapterSummary;
+  readonly pool: BufferPool;
+  readonly pipelines: PipelineCache;
+  private readonly batch: CommandBatch;
+  private readonly waiter: CompletionWaiter;
+  private lostReason: string | null = null;
+  private destroyed = false;
+
+  private constructor(readonly device: GPUDevice, adapter: AdapterSummary) {
+    this.adapter = adapter;
+    const f = device.features;
+    this.features = { f16: f.has('shader-f16'), subgroups: f.has('subgroups'), timestampQuery: f.has('timestamp-query') };
+    const l = device.limits;
+    this.limits = {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      minStorageBufferOffsetAlignment: l.minStorageBufferOffsetAlignment,
+    };
+    this.pool = new BufferPool(device, this.limits.maxBufferSize);
+    this.pipelines = new PipelineCache(device);
+    this.waiter = new CompletionWaiter(adapter.isSoftware);
+    this.batch = new CommandBatch(device, this.limits);
+    this.batch.onSubmit = () => this.waiter.noteSubmit();
+    device.lost.then((info) => {
+      if (this.destroyed) return;
+      this.lostReason = `GPU device lost (${info.reason}): ${info.message}`;
+      process.stderr.write(`kiln: ${this.lostReason}\n`);
+    });
+  }
+
+  /** Acquires the adapter and a device with the adapter's maximum limits and the optional features it has. */
+  static async create(opts: GpuOptions = {}): Promise<Gpu> {
+    installGlobals();
+    const backend = opts.backend ?? process.env.KILN_BACKEND;
+    const adapterName = opts.adapter ?? process.env.KILN_ADAPTER;
+    if (backend === 'null') {
+      throw new Error("kiln: Dawn's null backend runs no shaders; choose a real backend (unset KILN_BACKEND)");
+    }
+    const flags: string[] = [];
+    if (backend) flags.push(`backend=${backend}`);
+    if (adapterName) flags.push(`adapter=${adapterName}`);
+    const instance = create(flags);
+    const adapter = await instance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    if (!adapter) {
+      throw new Error(
+        'kiln: no WebGPU adapter found. Install a Vulkan/Metal/D3D12 GPU driver, or on Debian run ' +
+          '`sudo scripts/setup-cpu-vulkan.sh` for the CPU driver (lavapipe).' +
+          (adapterName ? ` (KILN_ADAPTER=${adapterName} matched none)` : ''),
+      );
+    }
+    const info = adapter.info;
+    const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
+    if (/null backend|^null/i.test(info.description) || info.vendor === 'null') {
+      throw new Error(`kiln: refusing Dawn's null backend (${description}): it runs no shaders`);
+    }
+    const infoWithSubgroups = info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+    const summary: AdapterSummary = {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      device: info.device,
+      description: info.description,
+      isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(description),
+      subgroupMinSize: infoWithSubgroups.subgroupMinSize ?? 0,
+      subgroupMaxSize: infoWithSubgroups.subgroupMaxSize ?? 0,
+    };
+
+    const wanted: GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+    const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
+    const requiredLimits: Record<string, number> = {};
+    for (const key of [
+      'maxBufferSize',
+      'maxStorageBufferBindingSize',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeInvocationsPerWorkgroup',
+      'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupSizeY',
+      'maxComputeWorkgroupSizeZ',
+      'maxComputeWorkgroupsPerDimension',
+      'maxStorageBuffersPerShaderStage',
+      'maxBindGroups',
+    ] as const) {
+      requiredLimits[key] = adapter.limits[key];
+    }
+    const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'kiln' });
+    const gpu = new Gpu(device, summary);
+    liveInstances.set(gpu, instance);
+    if (opts.verbose ?? envFlag('KILN_VERBOSE')) {
+      process.stderr.write(
+        `kiln: adapter ${description}${summary.isSoftware ? ' (software)' : ''}; features ` +
+          `[${requiredFeatures.join(', ') || 'none'}]; subgroup size ${summary.subgroupMinSize}-${summary.subgroupMaxSize}; ` +
+          `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}\n`,
+      );
+    }
+    return gpu;
+  }
+
+  /** Compiles (once) and returns the pipeline for this WGSL source, entry point and override constants. */
+  pipeline(kernel: string, code: string, constants?: Record<string, number>, entryPoint = 'main'): GPUComputePipeline {
+    this.check();
+    return this.pipelines.get(kernel, code, entryPoint, constants);
+  }
+
+  /**
+   * Records one compute dispatch into the current batch. Storage buffers bind at 0..n-1 in order and
+   * `params` (a small uniform block: u32/i32/f32 packed by the caller) at n. `kernel` names the
+   * kernel and its shapes; it appears in every error this dispatch causes.
+   */
+  dispatch(d: {
+    kernel: string;
+    pipeline: GPUComputePipeline;
+    bindings: (GPUBuffer | Binding)[];
+    params?: ArrayBuffer | ArrayBufferView;
+    workgroups: [number, number?, number?];
+    cost?: DispatchCost;
+  }): void {
+    this.check();
+    this.batch.dispatch(d);
+    if (d.cost) this.waiter.addWork(d.cost);
+  }
+
+  /** Records a buffer-to-buffer copy in order with the dispatches around it. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.check();
+    this.batch.copy(src, srcOffset, dst, dstOffset, bytes);
+    this.waiter.addWork({ bytes: 2 * bytes });
+  }
+
+  /** A pooled storage buffer of at least `bytes` (contents undefined). Return it with `release`. */
+  alloc(bytes: number, label = 'tensor'): GPUBuffer {
+    this.check();
+    return this.pool.acquire(bytes, label);
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  /** A pooled buffer holding `data`. */
+  upload(data: ArrayBufferView, label = 'upload'): GPUBuffer {
+    const buffer = this.alloc(data.byteLength, label);
+    this.write(buffer, data);
+    return buffer;
+  }
+
+  /**
+   * Writes host data into a buffer. queue.writeBuffer runs before any dispatch still waiting in the
+   * open batch, so pending work is submitted first: otherwise a released-and-reused buffer could be
+   * overwritten before an earlier kernel read it.
+   */
+  write(buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
+    this.check();
+    this.batch.submit();
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    // writeBuffer wants a multiple of 4 bytes.
+    const padded = bytes.byteLength % 4 === 0 ? bytes : (() => {
+      const p = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+      p.set(bytes);
+      return p;
+    })();
+    this.device.queue.writeBuffer(buffer, byteOffset, padded);
+  }
+
+  /** Submits everything recorded so far. One submit per step is the intended rhythm. */
+  flush(): void {
+    this.check();
+    this.batch.submit();
+  }
+
+  /**
+   * The one way to bring data to the host. Submits pending work, then waits for it without holding
+   * a Dawn promise open the whole time (see waiting.ts), and throws any GPU error it caused.
+   */
+  async read(buffer: GPUBuffer, byteOffset = 0, byteLength = buffer.size - byteOffset): Promise<ArrayBuffer> {
+    this.check();
+    if (byteLength === 0) return new ArrayBuffer(0);
+    const aligned = Math.ceil(byteLength / 4) * 4;
+    const staging = this.device.createBuffer({ size: aligned, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    try {
+      this.batch.copy(buffer, byteOffset, staging, 0, aligned);
+      this.batch.submit();
+      await this.waiter.waitFor(() => staging.mapAsync(GPUMapMode.READ));
+      await this.batch.throwPendingErrors();
+      this.check();
+      return staging.getMappedRange().slice(0, byteLength);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  async readF32(buffer: GPUBuffer, offsetElems = 0, count?: number): Promise<Float32Array> {
+    const n = count ?? buffer.size / 4 - offsetElems;
+    return new Float32Array(await this.read(buffer, offsetElems * 4, n * 4));
+  }
+
+  /** Waits until all submitted work is done, and throws any GPU error it caused. */
+  async sync(): Promise<void> {
+    this.check();
+    this.batch.submit();
+    await this.waiter.waitFor(() => this.device.queue.onSubmittedWorkDone());
+    await this.batch.throwPendingErrors();
+    this.check();
+  }
+
+  /** Destroys the device and lets go of Dawn's instance so the process can exit. Idempotent. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.batch.discard();
+    this.pool.destroyAll();
+    this.pipelines.clear();
+    this.device.destroy();
+    liveInstances.delete(this);
+  }
+
+  private check(): void {
+    if (this.destroyed) throw new Error('kiln: this Gpu was destroyed');
+    if (this.lostReason) throw new Error(`kiln: ${this.lostReason}`);
+  }
+}
