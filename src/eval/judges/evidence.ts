@@ -1,0 +1,98 @@
+/**
+ * Lexical evidence that an answer uses what a tool returned (ruled-judge.md §2 "Evidence"): the
+ * distinctive values of a reply — numbers of two or more digits, and the 4+-character tokens of
+ * its strings — with everything the user or the model already said removed, matched against the
+ * answer text.
+ */
+import { parsePythonLiteral } from '../pythonLiteral.js';
+
+// Words too common in replies to show that the answer used one.
+const STOP_WORDS = new Set([
+  'true', 'false', 'none', 'null', 'success', 'successful', 'error', 'errors', 'data', 'name', 'type',
+  'status', 'message', 'result', 'results', 'response', 'value', 'values', 'items', 'item', 'info',
+  'information', 'details', 'with', 'from', 'that', 'this', 'have', 'your', 'will', 'about', 'there',
+  'their', 'which', 'when', 'what', 'where', 'here', 'also', 'more', 'been', 'were', 'they', 'them',
+  'than', 'then', 'into', 'some', 'such', 'only', 'other', 'these', 'those', 'over', 'just', 'like',
+]);
+
+/** One distinctive value of a reply: a number, or the token set of one string. */
+export type EvidenceValue = { kind: 'number'; digits: string } | { kind: 'tokens'; tokens: Set<string> };
+
+export function normaliseText(text: string): string {
+  return text.normalize('NFKC').toLowerCase();
+}
+
+/** Tokens of 4+ word characters, lower-cased and NFKC-normalised, stop words removed. */
+export function tokensOf(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of normaliseText(text).matchAll(/[\p{L}\p{N}_]+/gu)) {
+    if (Array.from(m[0]).length >= 4 && !STOP_WORDS.has(m[0])) out.add(m[0]);
+  }
+  return out;
+}
+
+/** Digit runs, with thousands separators between digits removed first ("12,345" → "12345"). */
+export function digitRunsOf(text: string): Set<string> {
+  return new Set(text.replace(/(\d),(?=\d{3}\b)/g, '$1').match(/\d+(\.\d+)?/g) ?? []);
+}
+
+/** The reply's response read back into values: JSON, then a Python literal, then a raw scrape. */
+export function replyLeaves(response: unknown): { strings: string[]; numbers: number[] } {
+  const strings: string[] = [];
+  const numbers: number[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'string') strings.push(v);
+    else if (typeof v === 'number') numbers.push(v);
+    else if (Array.isArray(v)) v.forEach(walk);
+    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  if (typeof response !== 'string') {
+    walk(response);
+    return { strings, numbers };
+  }
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(response);
+  } catch {
+    decoded = parsePythonLiteral(response);
+  }
+  if (decoded !== undefined) {
+    walk(decoded);
+    return { strings, numbers };
+  }
+  // Cut-off or free text: every quoted string and every number in it.
+  for (const m of response.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)) strings.push(m[1] ?? m[2] ?? '');
+  const unquoted = response.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, ' ');
+  for (const m of unquoted.matchAll(/-?\d+(\.\d+)?/g)) numbers.push(Number(m[0]));
+  // A reply that is plain prose (no quotes) is one string.
+  if (strings.length === 0) strings.push(response);
+  return { strings, numbers };
+}
+
+/**
+ * The reply's evidence values after echo exclusion: tokens and digit runs found in `echoText`
+ * (the query and the arguments so far) are dropped, and values left empty are dropped.
+ */
+export function evidenceValues(response: unknown, echoText: string): EvidenceValue[] {
+  const echoTokens = tokensOf(echoText);
+  const echoDigits = digitRunsOf(echoText);
+  const { strings, numbers } = replyLeaves(response);
+  const values: EvidenceValue[] = [];
+  for (const n of numbers) {
+    const digits = String(n);
+    if ((digits.match(/\d/g) ?? []).length >= 2 && !echoDigits.has(digits)) values.push({ kind: 'number', digits });
+  }
+  for (const s of strings) {
+    const tokens = new Set([...tokensOf(s)].filter((t) => !echoTokens.has(t)));
+    if (tokens.size > 0) values.push({ kind: 'tokens', tokens });
+  }
+  return values;
+}
+
+/** A value is hit when at least half its tokens are in the answer (a number: found whole). */
+export function valueHit(value: EvidenceValue, answerTokens: Set<string>, answerDigits: Set<string>): boolean {
+  if (value.kind === 'number') return answerDigits.has(value.digits);
+  let present = 0;
+  for (const t of value.tokens) if (answerTokens.has(t)) present++;
+  return present >= value.tokens.size / 2;
+}

@@ -1,0 +1,110 @@
+/**
+ * The deterministic offline rule judge of ruled-judge.md: ToolEval's pre-LLM gates (a Finish with
+ * a non-empty answer), then refusal, call validity, grounding and coverage rules approximating what
+ * ToolEval's LLM checks. First matching rule decides. Known biases are listed in ruled-judge.md §4;
+ * its number is a "rule-judge pass rate (SoPR-style)", never a ToolEval pass rate.
+ */
+import { apiToFunction, standardize, type ToolQuery } from '../../toolbench/functions.js';
+import { readFinishArguments } from '../executeAction.js';
+import type { Trajectory } from '../trajectory.js';
+import { checkCall } from './callValidity.js';
+import { digitRunsOf, evidenceValues, tokensOf, valueHit } from './evidence.js';
+import { LABEL_SCORE, type AnswerLabel, type Judge, type Judgement } from './judge.js';
+
+const REFUSAL =
+  /sorry|apolog|unfortunately|unable to|could(n't| not)|can(not|'t)|not able to|failed to|no (information|data|results?) ((was|were) )?(found|available)|not available|do(es)?n't have access|try again later|encountered an error|is not valid|invalid/i;
+
+export class RuleJudge implements Judge {
+  readonly description = 'rule judge (ruled-judge.md; Solved 1 / Unsure 0.5 / Unsolved 0, SoPR-style)';
+
+  async judge(query: ToolQuery, trajectory: Trajectory): Promise<Judgement> {
+    return judgeByRules(query, trajectory);
+  }
+}
+
+export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
+  const checks = t.steps.filter((s) => s.action !== 'Finish').map((s) => ({ step: s, check: checkCall(s, query) }));
+  const counts = {
+    steps: t.steps.length,
+    llm_calls: t.llmCalls,
+    calls_total: checks.length,
+    calls_valid: checks.filter((c) => c.check.valid).length,
+    calls_failed: checks.filter((c) => !c.check.success).length,
+    hallucinated_names: checks.filter((c) => c.check.api === null).length,
+    repaired_calls: checks.filter((c) => c.check.repaired).length,
+  };
+  const verdict = (label: AnswerLabel, reason: string, extra: Record<string, unknown> = {}): Judgement => ({
+    label,
+    score: LABEL_SCORE[label],
+    reasons: [reason],
+    details: { ...counts, ...extra },
+  });
+
+  // G0–G2: ToolEval's gates. A run that stopped without a Finish answer never passes.
+  if (t.stop === 'budget') return verdict('Unsolved', 'budget');
+  if (t.stop === 'context_overflow') return verdict('Unsolved', 'context_overflow');
+  if (t.stop === 'policy_error') return verdict('Unsolved', 'policy_error');
+  const last = t.steps.at(-1);
+  if (last === undefined || last.action !== 'Finish') return verdict('Unsolved', 'no_answer');
+  const finish = readFinishArguments(t.finalAnswer);
+  if (t.finalAnswer === '' || t.finalAnswer.includes('give_up_and_restart') || finish.returnType !== 'give_answer') {
+    return verdict('Unsolved', 'empty_or_give_up');
+  }
+  // G3: an answer with no words in it.
+  const answer = typeof finish.finalAnswer === 'string' ? finish.finalAnswer : JSON.stringify(finish.finalAnswer ?? '');
+  if ((answer.match(/[\p{L}\p{N}_]/gu) ?? []).length < 2) return verdict('Unsolved', 'empty_answer');
+  // G4: refusal, judged sentence by sentence.
+  const sentences = answer.replace(/\u2019/g, "'").split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim() !== '');
+  const refusing = sentences.filter((s) => REFUSAL.test(s)).length;
+  if (refusing === sentences.length) return verdict('Unsolved', 'refusal');
+  const partialRefusal = refusing > 0;
+
+  // G5: at least one successful valid call.
+  const successes = checks.filter((c) => c.check.success);
+  if (successes.length === 0) return verdict('Unsolved', 'all_calls_failed', { partial_refusal: partialRefusal });
+
+  // Evidence: each successful call is grounded when the answer uses a distinctive value of its reply.
+  const answerTokens = tokensOf(answer);
+  const answerDigits = digitRunsOf(answer);
+  let echo = query.query;
+  const grounded = new Map<string, boolean>();
+  for (const { step, check } of checks) {
+    echo += `\n${step.actionInput}`;
+    if (!check.success) continue;
+    const values = evidenceValues(step.reply.response, echo);
+    const isGrounded = values.length === 0 || values.some((v) => valueHit(v, answerTokens, answerDigits));
+    grounded.set(check.functionName!, (grounded.get(check.functionName!) ?? false) || isGrounded);
+  }
+  if (![...grounded.values()].some(Boolean)) return verdict('Unsolved', 'ungrounded', { partial_refusal: partialRefusal });
+
+  // Coverage of the annotated relevant APIs, strictly and leniently (same tool, other API).
+  const relevant = query['relevant APIs'].map(([tool, api]) => {
+    const entry = query.api_list.find((a) => a.tool_name === tool && a.api_name === api);
+    return { name: entry ? apiToFunction(entry).name : `${api}_for_${tool}`, tool: standardize(tool) };
+  });
+  const groundedTools = new Set(
+    successes.filter((c) => grounded.get(c.check.functionName!)).map((c) => standardize(c.check.api!.tool_name)),
+  );
+  const covered = relevant.filter((r) => grounded.has(r.name)).length;
+  const groundedRelevant = relevant.filter((r) => grounded.get(r.name)).length;
+  const coveredLenient = relevant.filter((r) => grounded.has(r.name) || groundedTools.has(r.tool)).length;
+  const coverage = relevant.length === 0 ? 1 : covered / relevant.length;
+  const coverageLenient = relevant.length === 0 ? 1 : coveredLenient / relevant.length;
+  const extra = {
+    partial_refusal: partialRefusal,
+    coverage,
+    coverage_lenient: coverageLenient,
+    relevant: relevant.length,
+    grounded_relevant: groundedRelevant,
+  };
+  const decide = (cov: number, allGrounded: boolean): [AnswerLabel, string] =>
+    cov === 1 && allGrounded && !partialRefusal
+      ? ['Solved', 'solved']
+      : cov >= 0.5
+        ? ['Unsure', cov < 1 ? 'partial_coverage' : partialRefusal ? 'partial_refusal' : 'partial_grounding']
+        : ['Unsolved', 'low_coverage'];
+  const [label, reason] = decide(coverage, groundedRelevant === relevant.length);
+  const groundedLenient = relevant.filter((r) => grounded.get(r.name) || groundedTools.has(r.tool)).length;
+  const [lenientLabel] = decide(coverageLenient, groundedLenient === relevant.length);
+  return verdict(label, reason, { ...extra, lenient_label: lenientLabel });
+}

@@ -1,0 +1,82 @@
+/**
+ * The observation text the model sees after a tool call: Python's `json.dumps(reply)` of the
+ * `{"error", "response"}` object (ASCII-escaped, `", "` and `": "` separators), cut to 1,024
+ * characters with `...` appended when longer (FORMAT.md §d "Observation text and truncation").
+ */
+import { PyFloat, pythonFloatRepr } from '../toolbench/pythonRepr.js';
+import type { ToolReply } from './trajectory.js';
+
+export const MAX_OBSERVATION_LENGTH = 1024;
+
+export function observationText(reply: ToolReply): string {
+  const text = pythonJsonDumps({ error: reply.error, response: reply.response });
+  return text.length > MAX_OBSERVATION_LENGTH
+    ? `${text.slice(0, MAX_OBSERVATION_LENGTH)}...`
+    : text;
+}
+
+/** `json.dumps(value)` with Python's defaults (ensure_ascii, default separators, key order kept). */
+export function pythonJsonDumps(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (value === true) return 'true';
+  if (value === false) return 'false';
+  if (typeof value === 'string') return jsonStringAscii(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+    return Number.isInteger(value) ? BigInt(value).toString() : pythonFloatRepr(value);
+  }
+  if (value instanceof PyFloat) return pythonFloatRepr(value.value);
+  if (Array.isArray(value)) return `[${value.map(pythonJsonDumps).join(', ')}]`;
+  if (typeof value === 'object') {
+    const items = Object.entries(value as Record<string, unknown>).map(
+      ([k, v]) => `${jsonStringAscii(k)}: ${pythonJsonDumps(v)}`,
+    );
+    return `{${items.join(', ')}}`;
+  }
+  throw new Error(`pythonJsonDumps: unsupported value of type ${typeof value}`);
+}
+
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+};
+
+/** A JSON string literal with every non-ASCII UTF-16 unit escaped as `\uXXXX`, as Python writes it. */
+function jsonStringAscii(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    const unit = s.charCodeAt(i);
+    const short = SHORT_ESCAPES[ch];
+    if (short !== undefined) out += short;
+    else if (unit < 0x20 || unit > 0x7e) out += `\\u${unit.toString(16).padStart(4, '0')}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/**
+ * The reply object behind an observation text, as far as it can be recovered. A text that was cut
+ * at 1,024 characters is no longer JSON; its `error` is still read and the rest is kept as the
+ * response text, so a recorded call still shows what the model saw.
+ */
+export function readObservation(text: string): ToolReply {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const obj = value as Record<string, unknown>;
+      return { error: typeof obj.error === 'string' ? obj.error : '', response: obj.response ?? '' };
+    }
+  } catch {
+    // Cut or not JSON: read the prefix below.
+  }
+  const head = /^\{"error": ("(?:[^"\\]|\\.)*"), "response": "?/s.exec(text);
+  if (head) return { error: JSON.parse(head[1]!) as string, response: text.slice(head[0].length) };
+  return { error: '', response: text };
+}

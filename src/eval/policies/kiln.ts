@@ -1,0 +1,117 @@
+/**
+ * A kiln model as the policy: the conversation is rendered as ToolLLaMA renders it at inference
+ * (`Role: content\n` per message, then `Assistant:\n`), all requests of a batch are generated
+ * together (the model left-pads), and the new text is cut at the first stop string.
+ *
+ * OPT has 2,048 positions. ToolBench silently left-truncates an over-long prompt, cutting the start
+ * of the system prompt; kiln refuses instead and reports it: a prompt longer than
+ * `maxPositions − maxNewTokens` tokens is a `context_overflow`, counted in the report.
+ *
+ * The model and tokenizer are typed structurally, so this compiles and is testable without the
+ * model package.
+ */
+import { renderInferencePrompt } from '../../toolbench/render.js';
+import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
+
+export interface TextTokenizer {
+  encode(text: string): number[];
+  decode(ids: number[]): string;
+}
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  seed?: number;
+  stopStrings?: string[];
+  tokenizer?: TextTokenizer;
+}
+
+export interface GenerativeModel {
+  /** Returns only the new tokens of each prompt; prompts may differ in length (left-padded inside). */
+  generate(inputIds: number[][], opts: GenerateOptions): Promise<number[][]>;
+  /** Frees the model's device memory. */
+  dispose?(): void;
+}
+
+export interface KilnPolicyOptions {
+  model: GenerativeModel;
+  tokenizer: TextTokenizer;
+  /** Where the model came from, for the report. */
+  source: string;
+  /** The system prompt template the model was trained with, when known. */
+  promptTemplate?: string;
+  maxPositions: number;
+  maxNewTokens: number;
+  temperature: number;
+  seed: number;
+  batchSize: number;
+}
+
+// The end of an assistant turn in training is `</s>`; the other roles would start a turn the
+// model must not write.
+export const KILN_STOP_STRINGS = ['</s>', '\nFunction:', '\nUser:', '\nAssistant:', '\nSystem:'];
+
+export class KilnPolicy implements Policy {
+  readonly description: string;
+  readonly promptTemplate?: string;
+  readonly maxBatch: number;
+
+  constructor(private readonly o: KilnPolicyOptions) {
+    this.description = `kiln model ${o.source}`;
+    if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
+    this.maxBatch = o.batchSize;
+    if (o.maxNewTokens >= o.maxPositions) {
+      throw new Error(`max new tokens (${o.maxNewTokens}) must be below the model's ${o.maxPositions} positions`);
+    }
+  }
+
+  async complete(requests: PolicyRequest[]): Promise<PolicyCompletion[]> {
+    const budget = this.o.maxPositions - this.o.maxNewTokens;
+    const results: PolicyCompletion[] = new Array(requests.length);
+    const fitting: { index: number; ids: number[] }[] = [];
+    requests.forEach((r, index) => {
+      const ids = this.o.tokenizer.encode(renderInferencePrompt(r.messages));
+      if (ids.length > budget) {
+        results[index] = {
+          ok: false,
+          kind: 'context_overflow',
+          message: `prompt of ${ids.length} tokens exceeds ${budget} (${this.o.maxPositions} positions − ${this.o.maxNewTokens} new tokens)`,
+        };
+      } else fitting.push({ index, ids });
+    });
+    if (fitting.length > 0) {
+      const outputs = await this.o.model.generate(
+        fitting.map((f) => f.ids),
+        {
+          maxNewTokens: this.o.maxNewTokens,
+          temperature: this.o.temperature,
+          seed: this.o.seed,
+          stopStrings: KILN_STOP_STRINGS,
+          tokenizer: this.o.tokenizer,
+        },
+      );
+      if (outputs.length !== fitting.length) {
+        throw new Error(`model.generate returned ${outputs.length} outputs for ${fitting.length} prompts`);
+      }
+      fitting.forEach((f, i) => {
+        results[f.index] = { ok: true, text: cutAtStop(this.o.tokenizer.decode(outputs[i]!)) };
+      });
+    }
+    return results;
+  }
+
+  close(): void {
+    this.o.model.dispose?.();
+  }
+}
+
+export function cutAtStop(text: string): string {
+  let end = text.length;
+  for (const stop of KILN_STOP_STRINGS) {
+    const at = text.indexOf(stop);
+    if (at >= 0 && at < end) end = at;
+  }
+  return text.slice(0, end);
+}

@@ -1,0 +1,52 @@
+/**
+ * Reading the model's ReAct text: `Thought: …\nAction: …\nAction Input: …`.
+ *
+ * ToolBench's parser takes each field between the first occurrence of its marker and the first
+ * occurrence of the next one, using Python `str.find` and slicing; a missing marker (find = -1)
+ * yields odd but well-defined slices rather than an error (FORMAT.md §c "Output parsing"). kiln
+ * reproduces exactly those slices, so a model evaluated here sees the same actions it would under
+ * ToolBench, and also reports whether the strict reading succeeded (all markers present, in order).
+ */
+
+export interface ReactAction {
+  thought: string;
+  action: string;
+  actionInput: string;
+  /** All three markers were present and in order. */
+  strict: boolean;
+}
+
+const THOUGHT = 'Thought: ';
+const ACTION = 'Action: ';
+const ACTION_INPUT = 'Action Input: ';
+
+export function parseReact(text: string): ReactAction {
+  const s = text.trim();
+  const thoughtAt = s.indexOf(THOUGHT);
+  const actionLineAt = s.indexOf(`\n${ACTION}`);
+  const actionAt = s.indexOf(ACTION);
+  const inputLineAt = s.indexOf(`\n${ACTION_INPUT}`);
+  const inputAt = s.indexOf(ACTION_INPUT);
+  const strict =
+    thoughtAt >= 0 && actionLineAt > thoughtAt && inputLineAt > actionLineAt && inputAt > 0;
+  return {
+    thought: pySlice(s, thoughtAt + THOUGHT.length, actionLineAt),
+    // The action name is trimmed: a trailing space or newline must not change which function it names.
+    action: pySlice(s, actionAt + ACTION.length, inputLineAt).trim(),
+    actionInput: pySlice(s, inputAt + ACTION_INPUT.length, s.length),
+    strict,
+  };
+}
+
+/** The text kiln trains on and feeds back as the assistant turn (FORMAT.md §c). */
+export function renderReact(step: { thought: string; action: string; actionInput: string }): string {
+  return `\nThought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`;
+}
+
+/** Python's `s[start:end]` for integer bounds, negative ones counting from the end. */
+function pySlice(s: string, start: number, end: number): string {
+  const n = s.length;
+  const from = start < 0 ? Math.max(0, n + start) : Math.min(start, n);
+  const to = end < 0 ? Math.max(0, n + end) : Math.min(end, n);
+  return to > from ? s.slice(from, to) : '';
+}

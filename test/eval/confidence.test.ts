@@ -1,0 +1,39 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { meanOfRatesInterval, wilsonInterval } from '../../src/eval/confidence.js';
+
+describe('wilsonInterval', () => {
+  it('matches published values', () => {
+    // 8 of 10: Wilson 95% interval [0.4902, 0.9433] (e.g. Newcombe 1998, Table I method 3).
+    const { low, high } = wilsonInterval(0.8, 10);
+    expect(low).toBeCloseTo(0.4902, 4);
+    expect(high).toBeCloseTo(0.9433, 4);
+    // 0 of 20: upper bound 0.1611.
+    expect(wilsonInterval(0, 20).low).toBe(0);
+    expect(wilsonInterval(0, 20).high).toBeCloseTo(0.1611, 4);
+  });
+
+  it('contains p, stays in [0, 1] and narrows with n (property)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 1, max: 5000 }), (p, n) => {
+        const a = wilsonInterval(p, n);
+        const b = wilsonInterval(p, 4 * n);
+        expect(a.low).toBeGreaterThanOrEqual(0);
+        expect(a.high).toBeLessThanOrEqual(1);
+        expect(a.low).toBeLessThanOrEqual(p + 1e-12);
+        expect(a.high).toBeGreaterThanOrEqual(p - 1e-12);
+        expect(b.high - b.low).toBeLessThanOrEqual(a.high - a.low + 1e-12);
+      }),
+    );
+  });
+});
+
+describe('meanOfRatesInterval', () => {
+  it('is the normal interval of the mean of independent rates', () => {
+    const rates = [{ p: 0.5, n: 100 }, { p: 0.3, n: 100 }];
+    const half = 1.959963984540054 * Math.sqrt((0.25 / 100 + 0.21 / 100) / 4);
+    const { low, high } = meanOfRatesInterval(rates);
+    expect(low).toBeCloseTo(0.4 - half, 10);
+    expect(high).toBeCloseTo(0.4 + half, 10);
+  });
+});
