@@ -1,0 +1,11 @@
+// The SFT data pipeline: sources → validation → tokenization → overlong policy → batches.
+export * from './sources.js';
+export * from './jsonStream.js';
+export * from './validate.js';
+export * from './tokenizeExample.js';
+export * from './functionListText.js';
+export * from './overlong.js';
+export * from './prng.js';
+export * from './batches.js';
+export * from './dataReport.js';
+export * from './prepare.js';
