@@ -1,0 +1,170 @@
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { byteToUnicode, toByteLevel } from '../../src/model/byteLevel.js';
+import { trainByteLevelBpe, type TrainedBpe } from '../../src/model/bpeTrainer.js';
+import { Tokenizer } from '../../src/model/tokenizer.js';
+
+/** Deterministic pseudo-language: Zipf-ish words, punctuation, digits and some non-ASCII. */
+function corpus(sentences: number, seed = 1): string[] {
+  let s = seed;
+  const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const syllables = ['ka', 'lo', 'mi', 'tor', 'en', 'the', 'and', 'ing', 'qu', 'ré', 'über', 'ñu', '数', '据', 'ст', 'во'];
+  const words = Array.from({ length: 400 }, () => Array.from({ length: 1 + Math.floor(rand() * 3) }, () => syllables[Math.floor(rand() * syllables.length)]).join(''));
+  const texts: string[] = [];
+  for (let i = 0; i < sentences; i++) {
+    const n = 4 + Math.floor(rand() * 10);
+    const parts = Array.from({ length: n }, () => words[Math.floor(words.length * rand() ** 2)]!);
+    if (rand() < 0.2) parts.push(String(Math.floor(rand() * 1000)));
+    texts.push(`${parts.join(' ')}${rand() < 0.5 ? '.' : '?'} {"tool": "call_${i % 7}"}\n`);
+  }
+  return texts;
+}
+
+let trained: TrainedBpe;
+let tokenizer: Tokenizer;
+let dir: string;
+beforeAll(() => {
+  trained = trainByteLevelBpe(corpus(2000), { vocabSize: 600, specialTokens: ['<s>', '<pad>', '</s>', '<unk>'] });
+  tokenizer = Tokenizer.fromVocabAndMerges(trained.vocabJson, trained.mergesTxt);
+  dir = mkdtempSync(join(tmpdir(), 'kiln-tokenizer-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('byte-level BPE trainer', () => {
+  it("lays out OPT's special ids, then GPT-2's 256 byte symbols, then merges, up to vocabSize", () => {
+    const vocab = JSON.parse(trained.vocabJson) as Record<string, number>;
+    expect([vocab['<s>'], vocab['<pad>'], vocab['</s>'], vocab['<unk>']]).toEqual([0, 1, 2, 3]);
+    const byteSymbols = [...byteToUnicode].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
+    byteSymbols.forEach((c, i) => expect(vocab[c]).toBe(4 + i));
+    expect(vocab['!']).toBe(4); // as in GPT-2's vocab.json, offset by OPT's 4 specials
+    expect(vocab['Ġ']).toBe(4 + 220); // the space byte's symbol
+    expect(new Set(Object.values(vocab)).size).toBe(600);
+    expect(Math.max(...Object.values(vocab))).toBe(599);
+    const merges = trained.mergesTxt.split('\n');
+    expect(merges[0]).toBe('#version: 0.2');
+    expect(merges.filter((l) => l && !l.startsWith('#')).length).toBe(600 - 260);
+  });
+
+  it('is deterministic', () => {
+    const again = trainByteLevelBpe(corpus(2000), { vocabSize: 600 });
+    expect(again).toEqual(trained);
+  });
+
+  it('trains a 4k vocabulary on a few MB of text in seconds', () => {
+    const texts = corpus(40_000, 7);
+    const megabytes = texts.reduce((n, t) => n + t.length, 0) / 1e6;
+    expect(megabytes).toBeGreaterThan(2);
+    const start = performance.now();
+    const big = trainByteLevelBpe(texts, { vocabSize: 4000 });
+    const seconds = (performance.now() - start) / 1000;
+    expect(seconds).toBeLessThan(15);
+    expect(Object.keys(JSON.parse(big.vocabJson)).length).toBeGreaterThan(1000);
+  });
+
+  it('refuses a vocabulary smaller than the specials and bytes', () => {
+    expect(() => trainByteLevelBpe(['abc'], { vocabSize: 100 })).toThrow(/vocabSize must be an integer in \[260,/);
+  });
+});
+
+describe('tokenizer', () => {
+  it('decode(encode(x)) === x for arbitrary unicode strings', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'grapheme' }), fc.constantFrom(...corpus(50, 3))), (text) => {
+        expect(tokenizer.decode(tokenizer.encode(text, { addBos: false }))).toBe(text);
+        expect(tokenizer.decode(tokenizer.encode(text))).toBe(`</s>${text}`);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("prepends OPT's BOS (</s> = 2) and maps </s> and <pad> in text to their ids", () => {
+    expect(tokenizer.bosId).toBe(2);
+    expect(tokenizer.eosId).toBe(2);
+    expect(tokenizer.padId).toBe(1);
+    expect(tokenizer.vocabSize).toBe(600);
+    const ids = tokenizer.encode('kalo</s><pad>mi');
+    expect(ids[0]).toBe(2);
+    expect(ids).toContain(1);
+    expect(ids.filter((id) => id === 2).length).toBe(2);
+    expect(tokenizer.decode(ids, { skipSpecialTokens: true })).toBe('kalomi');
+    expect(tokenizer.encode('', { addBos: false })).toEqual([]);
+    expect(tokenizer.decode([])).toBe('');
+    expect(tokenizer.decode([5, 99999])).toBe('"'); // ids past the vocabulary (padded model rows) are dropped
+  });
+
+  it('learned merges are used: common words take fewer tokens than bytes', () => {
+    const text = corpus(1, 5)[0]!;
+    expect(tokenizer.encode(text, { addBos: false }).length).toBeLessThan(new TextEncoder().encode(text).length / 2);
+    expect(tokenizer.tokenToId(toByteLevel(' '))).toBe(4 + 220);
+    expect(tokenizer.idToToken(2)).toBe('</s>');
+  });
+
+  it('offsets are UTF-16 string indices, not byte offsets, for non-ASCII text too', () => {
+    const text = 'héllo wörld 🎉 数据</s> ñu!';
+    const { ids, offsets } = tokenizer.encodeWithOffsets(text);
+    expect(ids).toEqual(tokenizer.encode(text, { addBos: false }));
+    const special = ids.indexOf(2);
+    expect(text.slice(...offsets[special]!)).toBe('</s>');
+    for (let i = 0; i < ids.length; i++) {
+      const piece = tokenizer.decode([ids[i]!]);
+      // A token holding part of a character covers the whole character.
+      if (!piece.includes('\ufffd')) expect(text.slice(...offsets[i]!)).toBe(piece);
+    }
+    const emoji = text.indexOf('🎉');
+    expect(offsets.some(([s, e]) => s <= emoji && e >= emoji + 2)).toBe(true);
+    expect(offsets[offsets.length - 1]![1]).toBe(text.length);
+  });
+
+  it('offsets tile the text in order for arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        const { ids, offsets } = tokenizer.encodeWithOffsets(text);
+        expect(offsets.length).toBe(ids.length);
+        let previousStart = 0;
+        let previousEnd = 0;
+        for (const [s, e] of offsets) {
+          expect(s).toBeGreaterThanOrEqual(previousStart);
+          expect(s).toBeLessThanOrEqual(previousEnd); // contiguous (overlap only inside a split character)
+          expect(e).toBeGreaterThan(s);
+          previousStart = s;
+          previousEnd = e;
+        }
+        expect(previousEnd).toBe(text.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('files() reload to the same tokenizer, through tokenizer.json and through vocab + merges', () => {
+    const files = tokenizer.files();
+    const viaJson = Tokenizer.fromFiles(files);
+    const { 'tokenizer.json': _unused, ...gpt2Files } = files;
+    void _unused;
+    const viaVocab = Tokenizer.fromFiles(gpt2Files);
+    for (const text of [...corpus(20, 9), 'x</s>y <pad>', '😀 ünïcödé']) {
+      const want = tokenizer.encode(text);
+      expect(viaJson.encode(text)).toEqual(want);
+      expect(viaVocab.encode(text)).toEqual(want);
+    }
+    expect(JSON.parse(files['tokenizer_config.json']!)).toMatchObject({ bos_token: '</s>', eos_token: '</s>', pad_token: '<pad>', tokenizer_class: 'GPT2Tokenizer' });
+  });
+
+  it('loads from a directory (fromDir / fromPretrained) and names the directory when files are missing', async () => {
+    writeFileSync(join(dir, 'vocab.json'), trained.vocabJson);
+    writeFileSync(join(dir, 'merges.txt'), trained.mergesTxt);
+    writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ bos_token: '</s>', eos_token: '</s>', unk_token: '</s>', pad_token: '<pad>' }));
+    const loaded = await Tokenizer.fromPretrained(dir);
+    expect(loaded.encode('kalo mi')).toEqual(tokenizer.encode('kalo mi'));
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    expect(() => Tokenizer.fromDir(empty)).toThrow(/empty-\w+: need tokenizer\.json, or vocab\.json and merges\.txt/);
+  });
+
+  it('names the file and token for malformed inputs', () => {
+    expect(() => Tokenizer.fromVocabAndMerges('{"a": "x"}', '')).toThrow(/vocab\.json: token "a" has a non-integer id "x"/);
+    expect(() => Tokenizer.fromVocabAndMerges(trained.vocabJson, '#version: 0.2\na b c\n')).toThrow(/merges\.txt: line 2 is not "left right"/);
+    expect(() => Tokenizer.fromVocabAndMerges('{"a": 0}', '', { pad_token: '<pad>' })).toThrow(/bos_token "<\/s>" is not in the vocabulary/);
+  });
+});
