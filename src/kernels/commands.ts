@@ -13,6 +13,17 @@ export interface DispatchCost {
   bytes?: number;
 }
 
+/** One compute dispatch: what Gpu.dispatch takes (see there). */
+export interface Dispatch {
+  /** The kernel's name and shapes, e.g. `matmul(M=512,N=1024,K=1024)`: every error it causes names it. */
+  kernel: string;
+  pipeline: GPUComputePipeline;
+  bindings: (GPUBuffer | Binding)[];
+  params?: ArrayBuffer | ArrayBufferView;
+  workgroups: [number, number?, number?];
+  cost?: DispatchCost;
+}
+
 const UNIFORM_SLOT = 256; // WebGPU's largest minUniformBufferOffsetAlignment
 const ARENA_SLOTS = 4096;
 
@@ -54,14 +65,7 @@ export class CommandBatch {
     };
   }
 
-  dispatch(d: {
-    kernel: string;
-    pipeline: GPUComputePipeline;
-    bindings: (GPUBuffer | Binding)[];
-    params?: ArrayBuffer | ArrayBufferView;
-    workgroups: [number, number?, number?];
-    cost?: DispatchCost;
-  }): void {
+  dispatch(d: Dispatch): void {
     const [x, y = 1, z = 1] = d.workgroups;
     const maxWg = this.limits.maxComputeWorkgroupsPerDimension;
     for (const n of [x, y, z]) {

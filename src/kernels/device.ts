@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { BufferPool } from './buffers.js';
 import { PipelineCache } from './pipelines.js';
-import { CommandBatch, type Binding, type DispatchCost } from './commands.js';
+import { CommandBatch, type Dispatch } from './commands.js';
 import { CompletionWaiter } from './waiting.js';
 
 /** What the device granted, so kernels can pick variants; every optional path has a fallback. */
@@ -194,14 +194,7 @@ export class Gpu {
    * `params` (a small uniform block: u32/i32/f32 packed by the caller) at n. `kernel` names the
    * kernel and its shapes; it appears in every error this dispatch causes.
    */
-  dispatch(d: {
-    kernel: string;
-    pipeline: GPUComputePipeline;
-    bindings: (GPUBuffer | Binding)[];
-    params?: ArrayBuffer | ArrayBufferView;
-    workgroups: [number, number?, number?];
-    cost?: DispatchCost;
-  }): void {
+  dispatch(d: Dispatch): void {
     this.check();
     this.batch.dispatch(d);
     if (d.cost) this.waiter.addWork(d.cost);
