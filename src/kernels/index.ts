@@ -1,6 +1,13 @@
 export { Gpu, type GpuOptions, type GpuFeatures, type GpuLimits, type AdapterSummary } from './device.js';
 export { BufferPool } from './buffers.js';
-export { type Binding, type DispatchCost } from './commands.js';
+export { type Binding, type Dispatch, type DispatchCost } from './commands.js';
 export { Params, u32Params, grid1d } from './params.js';
 export * from './elementwise.js';
 export * from './matmul.js';
+export * from './layerNorm.js';
+export * from './attention.js';
+export * from './crossEntropy.js';
+export * from './embedding.js';
+export * from './reductions.js';
+export * from './adamw.js';
+export * from './casts.js';

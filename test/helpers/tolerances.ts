@@ -19,4 +19,8 @@ export const TOLERANCE = {
   f16: { rtol: 2e-2, atolScaled: 2e-3 },
   /** Finite differences in float64 of a float32 kernel: loose by construction. */
   finiteDifference: { rtol: 3e-2, atolScaled: 3e-3 },
+  /** A whole f32 model against PyTorch's f32 run: logits, hidden states, loss (relative to max|ref|). */
+  goldenLogits: { rtol: 0, atolScaled: 5e-5 },
+  /** A whole model's parameter gradients against PyTorch's, per tensor relative to its max|ref|. */
+  goldenGrad: { rtol: 0, atolScaled: 2e-4 },
 } as const satisfies Record<string, Tolerance>;

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
-import { accumulate, axpby, scale } from '../../src/kernels/elementwise.js';
+import { describe, expect, it } from 'vitest';
+import { accumulate, axpby, dropout, dropoutBackward, fill, reluBackward, scale } from '../../src/kernels/elementwise.js';
 import { dim, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
+import { dropoutKeeps, dropoutReference } from '../reference/dropout.js';
 
 const gpu = useGpu();
 
@@ -65,5 +66,101 @@ describe('scale and accumulate', () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+describe('fill', () => {
+  it('sets exactly n elements, vec4 and scalar lengths', async () => {
+    await fc.assert(
+      fc.asyncProperty(dim(3000), fc.float({ noNaN: true, noDefaultInfinity: true }), async (n, value) => {
+        const g = gpu();
+        const buf = uploadF32(g, new Float32Array(n + 8).fill(7));
+        fill(g, buf, n, value);
+        const got = await g.readF32(buf, 0, n + 8);
+        expectClose(got, [...new Array(n).fill(Math.fround(value)), ...new Array(8).fill(7)], TOLERANCE.f32, 'fill');
+        g.release(buf);
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
+describe('reluBackward', () => {
+  it('passes dY where y > 0, overwriting or accumulating', async () => {
+    await fc.assert(
+      fc.asyncProperty(dim(3000).chain((n) => fc.tuple(values(n), values(n), values(n), fc.boolean())), async ([y, dY, prior, acc]) => {
+        const g = gpu();
+        const n = y.length;
+        const [by, bdY, bdX] = [y, dY, prior].map((a) => uploadF32(g, a));
+        reluBackward(g, { y: by, dY: bdY, dX: bdX, n, accumulate: acc });
+        const want = Array.from(y, (v, i) => (v > 0 ? dY[i] : 0) + (acc ? prior[i] : 0));
+        expectClose(await g.readF32(bdX, 0, n), want, TOLERANCE.f32, 'dX');
+        [by, bdY, bdX].forEach((b) => g.release(b));
+      }),
+      { numRuns: 15 },
+    );
+  });
+});
+
+describe('dropout', () => {
+  async function runDropout(x: Float32Array, p: number, seed: number, offset: number): Promise<Float32Array> {
+    const g = gpu();
+    const bx = uploadF32(g, x);
+    const out = g.alloc(x.length * 4);
+    dropout(g, { x: bx, out, n: x.length, p, seed, offset });
+    const r = await g.readF32(out, 0, x.length);
+    [bx, out].forEach((b) => g.release(b));
+    return r;
+  }
+
+  it('matches the reference mask bit for bit, and backward recomputes the same mask', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        dim(3000).chain((n) => fc.tuple(values(n), values(n), values(n))),
+        fc.constantFrom(0, 0.1, 0.5, 0.9, 1),
+        fc.nat(),
+        fc.nat(),
+        fc.boolean(),
+        async ([x, dY, prior], p, seed, offset, acc) => {
+          const g = gpu();
+          const n = x.length;
+          expectClose(await runDropout(x, p, seed, offset), dropoutReference(x, p, seed, offset), TOLERANCE.f32, 'out');
+          const [bdY, bdX] = [dY, prior].map((a) => uploadF32(g, a));
+          dropoutBackward(g, { dY: bdY, dX: bdX, n, p, seed, offset, accumulate: acc });
+          const want = dropoutReference(dY, p, seed, offset).map((v, i) => v + (acc ? prior[i] : 0));
+          expectClose(await g.readF32(bdX, 0, n), want, TOLERANCE.f32, 'dX');
+          [bdY, bdX].forEach((b) => g.release(b));
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it('drops a fraction p, differs across seeds and offsets, and repeats for the same seed', async () => {
+    const n = 1 << 16;
+    const x = new Float32Array(n).fill(1);
+    const a = await runDropout(x, 0.1, 42, 0);
+    const dropped = a.filter((v) => v === 0).length / n;
+    expect(Math.abs(dropped - 0.1)).toBeLessThan(0.005); // 4.5 standard deviations at n = 65536
+    expect(Array.from(a).every((v) => v === 0 || Math.abs(v - 1 / 0.9) < 1e-6)).toBe(true);
+    expect(await runDropout(x, 0.1, 42, 0)).toEqual(a);
+    const otherSeed = await runDropout(x, 0.1, 43, 0);
+    const otherOffset = await runDropout(x, 0.1, 42, n);
+    let sameSeedDiff = 0;
+    let sameOffsetDiff = 0;
+    for (let i = 0; i < n; i++) {
+      if ((otherSeed[i] === 0) !== (a[i] === 0)) sameSeedDiff++;
+      if ((otherOffset[i] === 0) !== (a[i] === 0)) sameOffsetDiff++;
+    }
+    // Independent masks at p = 0.1 disagree on 2·0.1·0.9 = 18% of elements.
+    expect(sameSeedDiff / n).toBeGreaterThan(0.15);
+    expect(sameOffsetDiff / n).toBeGreaterThan(0.15);
+  });
+
+  it('fixed case: the mask of seed 1, offset 0, p = 0.5 over 8 elements', async () => {
+    const x = Float32Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    const want = dropoutReference(x, 0.5, 1, 0);
+    expect(Array.from(x, (_, i) => dropoutKeeps(i, 0.5, 1, 0))).toContain(true);
+    expectClose(await runDropout(x, 0.5, 1, 0), want, TOLERANCE.f32);
   });
 });

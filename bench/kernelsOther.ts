@@ -1,0 +1,113 @@
+import type { Gpu } from '../src/kernels/device.js';
+import { adamw } from '../src/kernels/adamw.js';
+import { attentionBackward, attentionForward } from '../src/kernels/attention.js';
+import { crossEntropy } from '../src/kernels/crossEntropy.js';
+import { layerNormBackward, layerNormForward } from '../src/kernels/layerNorm.js';
+import { seededValues } from '../test/helpers/arbitraries.js';
+import { attentionReference } from '../test/reference/attention.js';
+import { crossEntropyReference } from '../test/reference/crossEntropy.js';
+import { layerNormReference } from '../test/reference/layerNorm.js';
+import { benchKernel, gpuTarget, relativeError, type BenchRow } from './harness.js';
+
+// The kernels besides matmul at OPT-350m training shapes (T = 512): layer norm over d_model 1024,
+// attention with 16 heads of 64, cross-entropy over the 50272-token vocabulary, and one AdamW
+// step over all 331M parameters. Each is validated on a small case against test/reference first.
+
+async function validate(gpu: Gpu): Promise<void> {
+  const fail = (what: string, err: number) => {
+    if (!(err < 1e-4)) throw new Error(`bench: ${what} is wrong (relative error ${err})`);
+  };
+  {
+    const rows = 5;
+    const cols = 68;
+    const x = seededValues(rows * cols, 1);
+    const [bx, y, mean, rstd] = [gpu.upload(x), gpu.alloc(rows * cols * 4), gpu.alloc(rows * 4), gpu.alloc(rows * 4)];
+    layerNormForward(gpu, { x: bx, y, mean, rstd, rows, cols, eps: 1e-5 });
+    fail('layerNorm', relativeError(await gpu.readF32(y, 0, rows * cols), layerNormReference(x, null, null, rows, cols, 1e-5).y));
+    [bx, y, mean, rstd].forEach((b) => gpu.release(b));
+  }
+  {
+    const P = { B: 1, NH: 2, HS: 64, Tq: 37, Tk: 37, kvRows: 37, scale: 0.125, mask: null, seg: null };
+    const n = 37 * 128;
+    const [q, k, v] = [1, 2, 3].map((s) => seededValues(n, s));
+    const [bq, bk, bv, out] = [gpu.upload(q), gpu.upload(k), gpu.upload(v), gpu.alloc(n * 4)];
+    attentionForward(gpu, { q: bq, k: bk, v: bv, out, B: 1, NH: 2, HS: 64, Tq: 37, Tk: 37, scale: 0.125 });
+    fail('attention', relativeError(await gpu.readF32(out, 0, n), attentionReference(P, q, k, v).out));
+    [bq, bk, bv, out].forEach((b) => gpu.release(b));
+  }
+  {
+    const rows = 3;
+    const V = 1000;
+    const logits = seededValues(rows * V, 4, 5);
+    const [bl, bt, loss] = [gpu.upload(logits), gpu.upload(Int32Array.of(3, -100, 999)), gpu.alloc(rows * 4)];
+    crossEntropy(gpu, { logits: bl, targets: bt, loss, rows, V });
+    fail('crossEntropy', relativeError(await gpu.readF32(loss, 0, rows), crossEntropyReference(logits, [3, -100, 999], rows, V).loss));
+    [bl, bt, loss].forEach((b) => gpu.release(b));
+  }
+}
+
+export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  await validate(gpu);
+  const target = gpuTarget(gpu);
+  const rows: BenchRow[] = [];
+  const push = (r: BenchRow) => {
+    rows.push(r);
+    log(`  ${r.kernel} ${r.shape}: ${r.ms.toFixed(2)} ms${r.gflops ? `, ${r.gflops.toFixed(2)} GFLOP/s` : ''}${r.gbps ? `, ${r.gbps.toFixed(2)} GB/s` : ''}`);
+  };
+  const buffers: GPUBuffer[] = [];
+  const data = (n: number, seed: number) => {
+    const b = gpu.upload(seededValues(n, seed));
+    buffers.push(b);
+    return b;
+  };
+  const empty = (bytes: number) => {
+    const b = gpu.alloc(bytes);
+    buffers.push(b);
+    return b;
+  };
+
+  {
+    const R = 512;
+    const C = 1024;
+    const [x, gamma, beta, dY] = [data(R * C, 1), data(C, 2), data(C, 3), data(R * C, 4)];
+    const [y, mean, rstd, dX, dGamma, dBeta] = [empty(R * C * 4), empty(R * 4), empty(R * 4), empty(R * C * 4), empty(C * 4), empty(C * 4)];
+    const shape = `${R}x${C}`;
+    push(await benchKernel({ name: 'layerNormForward', shape, run: () => layerNormForward(gpu, { x, gamma, beta, y, mean, rstd, rows: R, cols: C, eps: 1e-5 }), target, bytes: 2 * R * C * 4, iters: 20 }));
+    push(await benchKernel({ name: 'layerNormBackward', shape, run: () => layerNormBackward(gpu, { dY, x, gamma, mean, rstd, dX, dGamma, dBeta, rows: R, cols: C }), target, bytes: 5 * R * C * 4, iters: 20 }));
+  }
+  {
+    const [B, NH, T, HS] = [1, 16, 512, 64];
+    const n = B * T * NH * HS;
+    const [q, k, v, dOut] = [data(n, 5), data(n, 6), data(n, 7), data(n, 8)];
+    const [out, lse, dQ, dK, dV] = [empty(n * 4), empty(B * NH * T * 4), empty(n * 4), empty(n * 4), empty(n * 4)];
+    const shape = `B=${B} NH=${NH} T=${T} HS=${HS}`;
+    const flops = 4 * B * NH * (T * T / 2) * HS; // causal: half the score matrix, two matmuls
+    const common = { q, k, v, B, NH, HS, scale: 1 / Math.sqrt(HS) };
+    push(await benchKernel({ name: 'attentionForward', shape, run: () => attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T }), target, flops, iters: 2 }));
+    push(await benchKernel({ name: 'attentionBackward', shape, run: () => attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T }), target, flops: 2.5 * flops, iters: 1, note: 'FLOPs: 5 matmuls (2 recomputed)' }));
+  }
+  {
+    const [R, V] = [512, 50272];
+    const logits = data(R * V, 9);
+    const targets = gpu.upload(Int32Array.from({ length: R }, (_, r) => (r * 977) % V));
+    buffers.push(targets);
+    const loss = empty(R * 4);
+    const shape = `${R}x${V}`;
+    push(await benchKernel({ name: 'crossEntropy', shape, run: () => crossEntropy(gpu, { logits, targets, loss, rows: R, V }), target, bytes: R * V * 4, iters: 3 }));
+    push(await benchKernel({ name: 'crossEntropy+dLogits', shape, run: () => crossEntropy(gpu, { logits, targets, loss, rows: R, V, dScale: 1 / R }), target, bytes: 2 * R * V * 4, iters: 3, note: 'in place' }));
+  }
+  for (const b of buffers.splice(0)) gpu.release(b);
+  {
+    // OPT-350m's 331M parameters as one flat range (the launcher binds it in 128 MiB slices).
+    const n = 331_196_416;
+    const [param, grad, m, v] = [0, 1, 2, 3].map(() => empty(n * 4));
+    const gradScale = gpu.upload(Float32Array.of(0.5));
+    buffers.push(gradScale);
+    let step = 0;
+    const run = () => adamw(gpu, { param, grad, m, v, n, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: ++step, gradScale });
+    push(await benchKernel({ name: 'adamw', shape: `n=${n}`, run, target, bytes: 28 * n, iters: 1 }));
+  }
+  for (const b of buffers.splice(0)) gpu.release(b);
+  gpu.pool.trim(); // hand the optimizer's 5 GB back rather than keep it pooled for later families
+  return rows;
+}

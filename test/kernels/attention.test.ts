@@ -1,0 +1,173 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { attentionBackward, attentionForward } from '../../src/kernels/attention.js';
+import type { Gpu } from '../../src/kernels/device.js';
+import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { expectClose } from '../helpers/compare.js';
+import { useGpu, uploadF32 } from '../helpers/gpu.js';
+import { TOLERANCE } from '../helpers/tolerances.js';
+import { attentionBackwardReference, attentionReference, type AttentionProblem } from '../reference/attention.js';
+
+const gpu = useGpu();
+
+interface Inputs {
+  q: Float32Array;
+  k: Float32Array;
+  v: Float32Array;
+  dOut: Float32Array;
+}
+
+async function forward(g: Gpu, P: AttentionProblem, x: Inputs) {
+  const C = P.NH * P.HS;
+  const [q, k, v] = [x.q, x.k, x.v].map((a) => uploadF32(g, a));
+  const out = g.alloc(P.B * P.Tq * C * 4);
+  const lse = g.alloc(P.B * P.NH * P.Tq * 4);
+  const mask = P.mask ? g.upload(Uint32Array.from(P.mask)) : undefined;
+  const segmentIds = P.seg ? g.upload(Uint32Array.from(P.seg)) : undefined;
+  attentionForward(g, { q, k, v, out, lse, B: P.B, NH: P.NH, HS: P.HS, Tq: P.Tq, Tk: P.Tk, kvRows: P.kvRows, mask, segmentIds, scale: P.scale });
+  return { q, k, v, out, lse, mask, segmentIds };
+}
+
+async function run(g: Gpu, P: AttentionProblem, x: Inputs, prior?: Float32Array) {
+  const C = P.NH * P.HS;
+  const n = P.B * P.Tq * C;
+  const f = await forward(g, P, x);
+  const result = { out: await g.readF32(f.out, 0, n), lse: await g.readF32(f.lse, 0, P.B * P.NH * P.Tq), dQ: null as Float32Array | null, dK: null as Float32Array | null, dV: null as Float32Array | null };
+  if (P.Tq === P.Tk && P.kvRows === P.Tk) {
+    const dOut = uploadF32(g, x.dOut);
+    const [dQ, dK, dV] = [0, 1, 2].map(() => (prior ? uploadF32(g, prior) : g.alloc(n * 4)));
+    attentionBackward(g, { ...f, dOut, dQ, dK, dV, B: P.B, NH: P.NH, HS: P.HS, T: P.Tq, scale: P.scale, accumulate: !!prior });
+    result.dQ = await g.readF32(dQ, 0, n);
+    result.dK = await g.readF32(dK, 0, n);
+    result.dV = await g.readF32(dV, 0, n);
+    [dOut, dQ, dK, dV].forEach((b) => g.release(b));
+  }
+  Object.values(f).forEach((b) => b && g.release(b));
+  return result;
+}
+
+function check(P: AttentionProblem, x: Inputs, got: Awaited<ReturnType<typeof run>>, prior?: Float32Array) {
+  const want = attentionReference(P, x.q, x.k, x.v);
+  expectClose(got.out, want.out, TOLERANCE.f32Reduction, 'out');
+  for (const v of got.out) expect(Number.isFinite(v)).toBe(true);
+  // lse matters only for rows that saw a key (the others are marked by f32's lowest value).
+  expectClose(got.lse.map((v, i) => (want.lse[i] < -1e38 ? 0 : v)), want.lse.map((v) => (v < -1e38 ? 0 : v)), TOLERANCE.f32Reduction, 'lse');
+  if (!got.dQ) return;
+  const b = attentionBackwardReference(P, x.q, x.k, x.v, x.dOut);
+  const add = (a: Float64Array) => (prior ? a.map((v, i) => v + prior[i]) : a);
+  expectClose(got.dQ, add(b.dQ), TOLERANCE.f32Reduction, 'dQ');
+  expectClose(got.dK!, add(b.dK), TOLERANCE.f32Reduction, 'dK');
+  expectClose(got.dV!, add(b.dV), TOLERANCE.f32Reduction, 'dV');
+}
+
+/** Left padding per sequence (0..T pads, so some sequences are all padding), sometimes holes too. */
+function leftPaddedMask(B: number, T: number): fc.Arbitrary<number[]> {
+  return fc.array(fc.integer({ min: 0, max: T }), { minLength: B, maxLength: B }).map((pads) => pads.flatMap((pd) => Array.from({ length: T }, (_, t) => (t < pd ? 0 : 1))));
+}
+
+const problem = fc
+  .record({ B: fc.integer({ min: 1, max: 2 }), NH: fc.integer({ min: 1, max: 3 }), HS: fc.constantFrom(1, 3, 4, 8, 16), T: dim(80), useMask: fc.boolean(), useSeg: fc.boolean(), acc: fc.boolean() })
+  .chain((s) => {
+    const n = s.B * s.T * s.NH * s.HS;
+    return fc.record({
+      P: fc.record({
+        B: fc.constant(s.B),
+        NH: fc.constant(s.NH),
+        HS: fc.constant(s.HS),
+        Tq: fc.constant(s.T),
+        Tk: fc.constant(s.T),
+        kvRows: fc.constant(s.T),
+        scale: fc.constant(1 / Math.sqrt(s.HS)),
+        mask: s.useMask ? leftPaddedMask(s.B, s.T) : fc.constant(null),
+        seg: s.useSeg ? fc.array(fc.integer({ min: 0, max: 2 }), { minLength: s.B * s.T, maxLength: s.B * s.T }).map((a) => a.sort()) : fc.constant(null),
+      }),
+      x: fc.record({ q: values(n, 4), k: values(n, 4), v: values(n), dOut: values(n) }),
+      prior: s.acc ? values(n) : fc.constant(undefined),
+    });
+  });
+
+describe('attention', () => {
+  it('forward and backward match HF eager attention in float64 (causal, left padding, segments)', async () => {
+    await fc.assert(
+      fc.asyncProperty(problem, async ({ P, x, prior }) => check(P, x, await run(gpu(), P, x, prior), prior)),
+      { numRuns: 15 },
+    );
+  });
+
+  it('forward from a KV cache: Tq new rows after Tk - Tq cached ones, kvRows of capacity', async () => {
+    const kv = fc.record({ Tq: fc.integer({ min: 1, max: 5 }), past: dim(80), spare: fc.integer({ min: 0, max: 7 }), HS: fc.constantFrom(4, 5, 16), pads: fc.integer({ min: 0, max: 90 }) });
+    await fc.assert(
+      fc.asyncProperty(kv, fc.integer(), async ({ Tq, past, spare, HS, pads }, seed) => {
+        const B = 2;
+        const NH = 2;
+        const Tk = past + Tq;
+        const kvRows = Tk + spare;
+        const mask = Array.from({ length: B * kvRows }, (_, i) => (i < kvRows && i % kvRows < pads ? 0 : 1));
+        const P: AttentionProblem = { B, NH, HS, Tq, Tk, kvRows, scale: 1 / Math.sqrt(HS), mask, seg: null };
+        const C = NH * HS;
+        const x = { q: seededValues(B * Tq * C, seed), k: seededValues(B * kvRows * C, seed + 1), v: seededValues(B * kvRows * C, seed + 2), dOut: new Float32Array(0) };
+        check(P, x, await run(gpu(), P, x));
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('a fully padded sequence attends uniformly over all Tk keys: finite, the mean of v', async () => {
+    const B = 1;
+    const NH = 1;
+    const HS = 4;
+    const T = 70;
+    const P: AttentionProblem = { B, NH, HS, Tq: T, Tk: T, kvRows: T, scale: 0.5, mask: new Array(T).fill(0), seg: null };
+    const x = { q: seededValues(T * HS, 1, 100), k: seededValues(T * HS, 2, 100), v: seededValues(T * HS, 3), dOut: seededValues(T * HS, 4) };
+    const got = await run(gpu(), P, x);
+    const mean = [0, 1, 2, 3].map((c) => x.v.filter((_, i) => i % HS === c).reduce((s, v) => s + v, 0) / T);
+    expectClose(got.out, Array.from({ length: T * HS }, (_, i) => mean[i % HS]), TOLERANCE.f32Reduction, 'out');
+    expectClose(got.dQ!, new Float64Array(T * HS), TOLERANCE.f32, 'dQ');
+    check(P, x, got);
+  });
+
+  it('T = 1: the output is v', async () => {
+    const P: AttentionProblem = { B: 2, NH: 2, HS: 3, Tq: 1, Tk: 1, kvRows: 1, scale: 1, mask: null, seg: null };
+    const x = { q: seededValues(12, 1), k: seededValues(12, 2), v: seededValues(12, 3), dOut: seededValues(12, 4) };
+    const got = await run(gpu(), P, x);
+    expectClose(got.out, x.v, TOLERANCE.f32, 'out');
+    check(P, x, got);
+  });
+
+  it('fixed case: B=1 NH=2 HS=16 T=67 with two left pads', async () => {
+    const T = 67;
+    const P: AttentionProblem = { B: 1, NH: 2, HS: 16, Tq: T, Tk: T, kvRows: T, scale: 0.25, mask: Array.from({ length: T }, (_, t) => (t < 2 ? 0 : 1)), seg: null };
+    const n = T * 32;
+    const x = { q: seededValues(n, 5, 2), k: seededValues(n, 6, 2), v: seededValues(n, 7), dOut: seededValues(n, 8) };
+    check(P, x, await run(gpu(), P, x));
+  });
+
+  it("OPT's head size 64, forward (decoding one row after 40 cached)", async () => {
+    // Backward at HS = 64 runs the same tiles as HS = 16 (32 rows per tile); on lavapipe its
+    // cold compile alone takes ~25 s, so the bench exercises it instead.
+    const P: AttentionProblem = { B: 1, NH: 2, HS: 64, Tq: 1, Tk: 41, kvRows: 48, scale: 0.125, mask: null, seg: null };
+    const x = { q: seededValues(128, 9, 2), k: seededValues(48 * 128, 10, 2), v: seededValues(48 * 128, 11), dOut: new Float32Array(0) };
+    check(P, x, await run(gpu(), P, x));
+  });
+
+  it('backward agrees with finite differences of the forward through a scalar loss', async () => {
+    const T = 5;
+    const HS = 3;
+    const P: AttentionProblem = { B: 1, NH: 1, HS, Tq: T, Tk: T, kvRows: T, scale: 0.7, mask: [0, 1, 1, 1, 1], seg: null };
+    const x = { q: seededValues(T * HS, 21), k: seededValues(T * HS, 22), v: seededValues(T * HS, 23), dOut: seededValues(T * HS, 24) };
+    const got = await run(gpu(), P, x);
+    const loss = (q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>) => attentionReference(P, q, k, v).out.reduce((s, o, i) => s + o * x.dOut[i], 0);
+    const h = 1e-6;
+    const fd = (arr: Float32Array, f: (a: Float64Array) => number) =>
+      Array.from(arr, (_, i) => {
+        const plus = Float64Array.from(arr);
+        const minus = Float64Array.from(arr);
+        plus[i] += h;
+        minus[i] -= h;
+        return (f(plus) - f(minus)) / (2 * h);
+      });
+    expectClose(got.dQ!, fd(x.q, (q) => loss(q, x.k, x.v)), TOLERANCE.finiteDifference, 'dQ');
+    expectClose(got.dK!, fd(x.k, (k) => loss(x.q, k, x.v)), TOLERANCE.finiteDifference, 'dK');
+    expectClose(got.dV!, fd(x.v, (v) => loss(x.q, x.k, v)), TOLERANCE.finiteDifference, 'dV');
+  });
+});
