@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
-import { matmul } from '../../src/kernels/matmul.js';
-import { dim, values } from '../helpers/arbitraries.js';
+import { describe, expect, it } from 'vitest';
+import { biasGrad, matmul, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { dim, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -9,32 +9,193 @@ import { matmulRef } from '../reference/matmul.js';
 
 const gpu = useGpu();
 
-async function run(a: Float32Array, b: Float32Array, M: number, N: number, K: number): Promise<Float32Array> {
-  const g = gpu();
-  const ba = uploadF32(g, a);
-  const bb = uploadF32(g, b);
-  const c = g.alloc(M * N * 4);
-  matmul(g, ba, bb, c, M, N, K);
-  const r = await g.readF32(c, 0, M * N);
-  [ba, bb, c].forEach((x) => g.release(x));
-  return r;
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  layout: MatmulLayout;
+  batch: number;
+  /** Extra elements before batch item 0 and between items, per operand. */
+  offsetA: number;
+  offsetB: number;
+  offsetC: number;
+  padA: number;
+  padB: number;
+  padC: number;
+  bias: boolean;
+  relu: boolean;
+  accumulate: boolean;
+  alpha: number;
+  seed: number;
 }
 
-describe('matmul', () => {
-  it('matches the float64 reference for random shapes', async () => {
+const plain = { batch: 1, offsetA: 0, offsetB: 0, offsetC: 0, padA: 0, padB: 0, padC: 0, bias: false, relu: false, accumulate: false, alpha: 1, seed: 1 };
+
+/** Mostly O(1) values with every 13th element scaled to ±100: large magnitudes in every row and column. */
+function data(n: number, seed: number): Float32Array {
+  const x = seededValues(n, seed, 2);
+  for (let i = seed % 13; i < n; i += 13) x[i] *= 50;
+  return x;
+}
+
+/** Runs the kernel and the float64 reference on one case; also checks C outside the written blocks is untouched. */
+async function check(c: Case, variant: MatmulVariant): Promise<void> {
+  const g = gpu();
+  const { M, N, K, layout, batch } = c;
+  const strideA = M * K + c.padA;
+  const strideB = K * N + c.padB;
+  const strideC = M * N + c.padC;
+  const a = data(c.offsetA + batch * strideA, c.seed);
+  const b = data(c.offsetB + batch * strideB, c.seed + 1);
+  const c0 = data(c.offsetC + batch * strideC, c.seed + 2);
+  const bias = data(N, c.seed + 3);
+  const ba = uploadF32(g, a);
+  const bb = uploadF32(g, b);
+  const bc = uploadF32(g, c0);
+  const bbias = c.bias ? uploadF32(g, bias) : undefined;
+  matmul(g, {
+    a: ba, b: bb, c: bc, M, N, K, layout, batch, strideA, strideB, strideC,
+    offsetA: c.offsetA, offsetB: c.offsetB, offsetC: c.offsetC,
+    bias: bbias, relu: c.relu, accumulate: c.accumulate, alpha: c.alpha, variant,
+  });
+  const got = await g.readF32(bc, 0, c0.length);
+  [ba, bb, bc, ...(bbias ? [bbias] : [])].forEach((x) => g.release(x));
+
+  const want = Float64Array.from(c0);
+  for (let z = 0; z < batch; z++) {
+    const az = a.subarray(c.offsetA + z * strideA, c.offsetA + z * strideA + M * K);
+    const bz = b.subarray(c.offsetB + z * strideB, c.offsetB + z * strideB + K * N);
+    const prod = matmulRef(az, bz, M, N, K, layout);
+    for (let i = 0; i < M; i++) {
+      for (let j = 0; j < N; j++) {
+        let v = Math.fround(c.alpha) * prod[i * N + j] + (c.bias ? bias[j] : 0);
+        if (c.relu) v = Math.max(v, 0);
+        const at = c.offsetC + z * strideC + i * N + j;
+        want[at] = c.accumulate ? c0[at] + v : v;
+      }
+    }
+  }
+  const what = `${variant} ${layout} M=${M} N=${N} K=${K} batch=${batch}${c.bias ? ' +bias' : ''}${c.relu ? ' +relu' : ''}${c.accumulate ? ' +acc' : ''} alpha=${c.alpha}`;
+  expectClose(got, want, TOLERANCE.f32, what);
+}
+
+// Shapes off every tile size, half the time forced to multiples of 4 (with offsets and strides to
+// match) so that the vec4 shader is drawn as often as the scalar one.
+function caseArb(layout: MatmulLayout): fc.Arbitrary<Case> {
+  return fc
+    .record({
+      aligned: fc.boolean(),
+      M: dim(40),
+      N: dim(70),
+      K: dim(70),
+      batch: fc.integer({ min: 1, max: 3 }),
+      offsetA: fc.integer({ min: 0, max: 9 }),
+      offsetB: fc.integer({ min: 0, max: 9 }),
+      offsetC: fc.integer({ min: 0, max: 9 }),
+      padA: fc.integer({ min: 0, max: 9 }),
+      padB: fc.integer({ min: 0, max: 9 }),
+      padC: fc.integer({ min: 0, max: 9 }),
+      bias: fc.boolean(),
+      relu: fc.boolean(),
+      accumulate: fc.boolean(),
+      alpha: fc.constantFrom(1, 0.5, -2),
+      seed: fc.integer({ min: 1, max: 1 << 30 }),
+    })
+    .map(({ aligned, ...c }) => {
+      if (!aligned) return { ...c, layout };
+      const r4 = (x: number) => 4 * Math.ceil(x / 4);
+      return {
+        ...c, layout, M: r4(c.M), N: r4(c.N), K: r4(c.K),
+        offsetA: r4(c.offsetA), offsetB: r4(c.offsetB), offsetC: r4(c.offsetC), padA: r4(c.padA), padB: r4(c.padB), padC: r4(c.padC),
+      };
+    });
+}
+
+const layouts: MatmulLayout[] = ['nn', 'nt', 'tn'];
+const variants: MatmulVariant[] = ['subgroup', 'tiled'];
+
+for (const variant of variants) {
+  describe(`matmul (${variant})`, () => {
+    const skip = () => variant === 'subgroup' && !gpu().features.subgroups;
+    for (const layout of layouts) {
+      it(`${layout}: matches the float64 reference over random shapes, batches, offsets and epilogues`, async (ctx) => {
+        if (skip()) ctx.skip('the device has no subgroups feature');
+        await fc.assert(fc.asyncProperty(caseArb(layout), (c) => check(c, variant)), { numRuns: 12 });
+      });
+
+      it(`${layout}: fixed cases (plain, bias+relu, accumulate with alpha, batched with offsets)`, async (ctx) => {
+        if (skip()) ctx.skip('the device has no subgroups feature');
+        await check({ ...plain, layout, M: 1, N: 1, K: 1 }, variant);
+        await check({ ...plain, layout, M: 33, N: 67, K: 17, bias: true, relu: true }, variant);
+        await check({ ...plain, layout, M: 36, N: 68, K: 20, accumulate: true, alpha: -2, seed: 5 }, variant);
+        await check({ ...plain, layout, M: 7, N: 12, K: 64, batch: 3, offsetA: 4, offsetB: 8, offsetC: 12, padA: 4, padC: 8, bias: true, seed: 9 }, variant);
+      });
+    }
+
+    it('shares one B across the batch with strideB = 0', async (ctx) => {
+      if (skip()) ctx.skip('the device has no subgroups feature');
+      const g = gpu();
+      const [M, N, K, batch] = [5, 8, 12, 3];
+      const a = data(batch * M * K, 3);
+      const b = data(K * N, 4);
+      const [ba, bb, bc] = [uploadF32(g, a), uploadF32(g, b), g.alloc(4 * batch * M * N)];
+      matmul(g, { a: ba, b: bb, c: bc, M, N, K, batch, strideB: 0, variant });
+      const got = await g.readF32(bc, 0, batch * M * N);
+      [ba, bb, bc].forEach((x) => g.release(x));
+      const want = new Float64Array(batch * M * N);
+      for (let z = 0; z < batch; z++) want.set(matmulRef(a.subarray(z * M * K, (z + 1) * M * K), b, M, N, K), z * M * N);
+      expectClose(got, want, TOLERANCE.f32, `${variant} strideB=0`);
+    });
+  });
+}
+
+describe('matmul variant choice', () => {
+  it('2x3 by 3x2 with the default variant', async () => {
+    const g = gpu();
+    const [ba, bb, bc] = [uploadF32(g, [1, 2, 3, 4, 5, 6]), uploadF32(g, [7, 8, 9, 10, 11, 12]), g.alloc(16)];
+    matmul(g, { a: ba, b: bb, c: bc, M: 2, N: 2, K: 3 });
+    expectClose(await g.readF32(bc, 0, 4), [58, 64, 139, 154], TOLERANCE.f32);
+    [ba, bb, bc].forEach((x) => g.release(x));
+  });
+
+  it("refuses 'subgroup' without the feature, naming it", () => {
+    const g = gpu();
+    if (g.features.subgroups) return;
+    const x = g.alloc(16);
+    expect(() => matmul(g, { a: x, b: x, c: x, M: 1, N: 1, K: 1, variant: 'subgroup' })).toThrow(/subgroups/);
+    g.release(x);
+  });
+});
+
+describe('biasGrad', () => {
+  async function run(dY: Float32Array, start: Float32Array, M: number, N: number): Promise<Float32Array> {
+    const g = gpu();
+    const [bdY, bdB] = [uploadF32(g, dY), uploadF32(g, start)];
+    biasGrad(g, { dY: bdY, dBias: bdB, M, N });
+    const r = await g.readF32(bdB, 0, N);
+    [bdY, bdB].forEach((x) => g.release(x));
+    return r;
+  }
+
+  it('adds the column sums of dY into dBias for random shapes', async () => {
     await fc.assert(
-      fc.asyncProperty(
-        fc.tuple(dim(70), dim(70), dim(130)).chain(([M, N, K]) => fc.tuple(fc.constant([M, N, K] as const), values(M * K, 100), values(K * N, 100))),
-        async ([[M, N, K], a, b]) => {
-          expectClose(await run(a, b, M, N, K), matmulRef(a, b, M, N, K), TOLERANCE.f32, `matmul ${M}x${N}x${K}`);
-        },
-      ),
-      { numRuns: 30 },
+      fc.asyncProperty(dim(300), dim(150), fc.integer({ min: 1, max: 1 << 30 }), async (M, N, seed) => {
+        const dY = data(M * N, seed);
+        const start = data(N, seed + 1);
+        const want = Float64Array.from(start);
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[j] += dY[i * N + j];
+        expectClose(await run(dY, start, M, N), want, TOLERANCE.f32Reduction, `biasGrad M=${M} N=${N}`);
+      }),
+      { numRuns: 20 },
     );
   });
 
-  it('fixed case: 2x3 by 3x2', async () => {
-    const r = await run(Float32Array.of(1, 2, 3, 4, 5, 6), Float32Array.of(7, 8, 9, 10, 11, 12), 2, 2, 3);
-    expectClose(r, [58, 64, 139, 154], TOLERANCE.f32);
+  it('fixed case: 3x2 into [10, 20], the same bits on every run', async () => {
+    const dY = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const r1 = await run(dY, Float32Array.of(10, 20), 3, 2);
+    expectClose(r1, [19, 32], TOLERANCE.f32);
+    const big = data(1000 * 7, 42);
+    const [x, y] = [await run(big, new Float32Array(7), 1000, 7), await run(big, new Float32Array(7), 1000, 7)];
+    expect([...x]).toEqual([...y]);
   });
 });

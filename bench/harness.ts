@@ -1,0 +1,131 @@
+import type { Gpu } from '../src/kernels/device.js';
+
+/**
+ * The shared timing loop for kernel benchmarks. A family file (bench/matmul.ts, ...) validates its
+ * kernels on a small case against a reference, then calls `benchKernel` per shape; bench/kernels.ts
+ * runs the families listed in its registry and prints and saves the rows.
+ */
+export interface BenchRow {
+  kernel: string;
+  shape: string;
+  layout?: string;
+  /** Median milliseconds per call. */
+  ms: number;
+  /** Fastest milliseconds per call. */
+  minMs: number;
+  gflops?: number;
+  gbps?: number;
+  /**
+   * Work per CPU-second of this process times the core count: on lavapipe (where the "GPU" is this
+   * process's threads) an estimate of the throughput on an otherwise idle machine, unaffected by
+   * other processes sharing the cores. Absent on hardware GPUs, where it means nothing.
+   */
+  cpuGflops?: number;
+  /** Free-form: a comparison (TF.js ratio), a note on the variant. */
+  note?: string;
+}
+
+/** How to submit recorded work and learn when it is done, for the device under test. */
+export interface BenchTarget {
+  flush(): void;
+  done(): Promise<void>;
+  /** Called after each timed batch, outside the timing (e.g. to surface GPU errors). */
+  check?(): Promise<void>;
+  /** lavapipe: CPU time of this process is device time. */
+  cpuIsDevice: boolean;
+}
+
+/** kiln's own runtime as a bench target. */
+export function gpuTarget(gpu: Gpu): BenchTarget {
+  return {
+    flush: () => gpu.flush(),
+    done: () => gpu.device.queue.onSubmittedWorkDone(),
+    check: () => gpu.sync(),
+    cpuIsDevice: gpu.adapter.isSoftware,
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Times `run` (which records one call of the kernel): one warm-up call (pipeline compile), then
+ * `reps` batches of `iters` calls, each batch one submit. The host sleeps through 80% of the
+ * batch's expected time before creating the completion promise: Dawn's Node bindings poll in a
+ * busy loop while a promise is pending, and on a 2-core lavapipe machine that loop would take a
+ * core from the shader threads (see src/kernels/waiting.ts). The estimate is the fastest batch so
+ * far, so an oversleep can only happen once.
+ */
+export async function benchKernel(opts: {
+  name: string;
+  shape: string;
+  layout?: string;
+  run: () => void;
+  target: BenchTarget;
+  flops?: number;
+  bytes?: number;
+  iters: number;
+  reps?: number;
+  note?: string;
+}): Promise<BenchRow> {
+  const { run, target, iters, reps = 3 } = opts;
+  run();
+  target.flush();
+  await target.done();
+  await target.check?.();
+  let estimate = Infinity;
+  const times: number[] = [];
+  let cpuMs = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < iters; i++) run();
+    target.flush();
+    if (Number.isFinite(estimate)) await sleep(0.8 * estimate * iters);
+    await target.done();
+    const ms = (performance.now() - t0) / iters;
+    const cpu = process.cpuUsage(cpu0);
+    cpuMs = Math.min(cpuMs, (cpu.user + cpu.system) / 1000 / iters);
+    times.push(ms);
+    estimate = Math.min(estimate, ms);
+    await target.check?.();
+  }
+  const ms = median(times);
+  const cores = (await import('node:os')).availableParallelism();
+  const row: BenchRow = { kernel: opts.name, shape: opts.shape, layout: opts.layout, ms, minMs: Math.min(...times), note: opts.note };
+  if (opts.flops) {
+    row.gflops = opts.flops / ms / 1e6;
+    if (target.cpuIsDevice) row.cpuGflops = (opts.flops / cpuMs / 1e6) * cores;
+  }
+  if (opts.bytes) row.gbps = opts.bytes / ms / 1e6;
+  return row;
+}
+
+/** A fixed-width table of rows for the terminal. */
+export function formatTable(rows: BenchRow[]): string {
+  const cols: [string, (r: BenchRow) => string][] = [
+    ['kernel', (r) => r.kernel],
+    ['shape', (r) => r.shape],
+    ['layout', (r) => r.layout ?? ''],
+    ['ms', (r) => r.ms.toFixed(2)],
+    ['GFLOP/s', (r) => (r.gflops === undefined ? '' : r.gflops.toFixed(1))],
+    ['GB/s', (r) => (r.gbps === undefined ? '' : r.gbps.toFixed(1))],
+    ['cpu-est GFLOP/s', (r) => (r.cpuGflops === undefined ? '' : r.cpuGflops.toFixed(1))],
+    ['note', (r) => r.note ?? ''],
+  ];
+  const cells = rows.map((r) => cols.map(([, f]) => f(r)));
+  const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]) => c.map((x, i) => x.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(cols.map(([h]) => h)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n');
+}
+
+/** Largest |got - want| relative to max |want|, for the validation step before timing. */
+export function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let scale = 0;
+  let err = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+    err = Math.max(err, Math.abs(got[i] - want[i]));
+  }
+  return err / Math.max(scale, 1e-30);
+}

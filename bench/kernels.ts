@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Gpu } from '../src/kernels/device.js';
+import { formatTable, type BenchRow } from './harness.js';
+import { matmulBench } from './matmul.js';
+import { copyBench, waitingBench } from './runtime.js';
+
+/**
+ * `npm run bench:kernels`: validates, then times every kernel family listed below, prints one table
+ * and writes bench/results/kernels.json. To add a family, write bench/<family>.ts exporting
+ * `(gpu, log) => Promise<BenchRow[]>` (validate on a small case against test/reference first, then
+ * `benchKernel` per shape) and add it to FAMILIES.
+ *
+ * On lavapipe, LP_NATIVE_VECTOR_WIDTH=512 (read when the driver loads) selects 16-wide SIMD on
+ * AVX-512 hosts; run the bench once with and once without it to compare.
+ */
+type Family = (gpu: Gpu, log: (line: string) => void) => Promise<BenchRow[]>;
+const FAMILIES: [string, Family][] = [
+  ['copy', copyBench],
+  ['matmul', matmulBench],
+  // ['layerNorm', layerNormBench], ['attention', attentionBench], ['crossEntropy', crossEntropyBench], ['adamw', adamwBench],
+];
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const started = performance.now();
+const rows: BenchRow[] = [];
+
+// The waiting comparison first, on its own device, so nothing else has taught its waiter.
+{
+  const gpu = await Gpu.create();
+  log('waiting strategies:');
+  rows.push(...(await waitingBench(gpu, log)));
+  gpu.destroy();
+}
+const gpu = await Gpu.create();
+const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}`;
+log(`device: ${device}; LP_NATIVE_VECTOR_WIDTH=${process.env.LP_NATIVE_VECTOR_WIDTH ?? '(unset)'}`);
+for (const [name, family] of FAMILIES) {
+  log(`${name}:`);
+  rows.push(...(await family(gpu, log)));
+}
+gpu.destroy();
+
+console.log(formatTable(rows));
+const seconds = (performance.now() - started) / 1000;
+console.log(`\n${device}; ${seconds.toFixed(0)} s`);
+const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'kernels.json');
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      device,
+      cpu: `${cpus()[0]?.model ?? 'unknown'} x${availableParallelism()}`,
+      env: { LP_NATIVE_VECTOR_WIDTH: process.env.LP_NATIVE_VECTOR_WIDTH ?? null },
+      seconds,
+      rows,
+    },
+    null,
+    2,
+  ),
+);
+console.log(`wrote ${out}`);

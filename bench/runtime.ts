@@ -1,0 +1,72 @@
+import type { Gpu } from '../src/kernels/device.js';
+import { matmul } from '../src/kernels/matmul.js';
+import { seededValues } from '../test/helpers/arbitraries.js';
+import { benchKernel, gpuTarget, type BenchRow } from './harness.js';
+
+/** copyBufferToBuffer bandwidth: the ceiling for memory-bound kernels (read + write bytes counted). */
+export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  const bytes = 64 << 20;
+  const src = gpu.alloc(bytes, 'bench-copy-src');
+  const dst = gpu.alloc(bytes, 'bench-copy-dst');
+  gpu.write(src, new Uint8Array(bytes).fill(7));
+  const row = await benchKernel({
+    name: 'copyBufferToBuffer',
+    shape: '64 MiB',
+    run: () => gpu.copy(src, 0, dst, 0, bytes),
+    target: gpuTarget(gpu),
+    bytes: 2 * bytes,
+    iters: 8,
+  });
+  const back = new Uint8Array(await gpu.read(dst, bytes - 16, 16));
+  if (back.some((x) => x !== 7)) throw new Error('bench: copyBufferToBuffer copied the wrong bytes');
+  gpu.release(src);
+  gpu.release(dst);
+  log(`  copy: ${row.gbps!.toFixed(1)} GB/s`);
+  return [row];
+}
+
+/**
+ * The runtime's waiting design, measured: one matmul per submit, the host waiting for each before
+ * the next, (a) through gpu.sync(), whose waiter sleeps for most of the expected time before
+ * creating Dawn's completion promise, and (b) polling that promise at once after the submit (Dawn's
+ * Node bindings spin on the main thread while a promise is pending). Run it on a fresh Gpu: the
+ * other benches wait their own way, which teaches the waiter nothing useful.
+ */
+export async function waitingBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  const [M, K, N] = [512, 1024, 4096];
+  const a = gpu.upload(seededValues(M * K, 5));
+  const b = gpu.upload(seededValues(N * K, 6));
+  const c = gpu.alloc(4 * M * N);
+  const flops = 2 * M * N * K;
+  const run = () => matmul(gpu, { a, b, c, M, N, K, layout: 'nt' });
+  const rounds = 10;
+  const rows: BenchRow[] = [];
+  for (const mode of ['gpu.sync() (sleeping waiter)', 'poll onSubmittedWorkDone at once'] as const) {
+    // Warm-up. The first call includes the pipeline compile, which the waiter learns from as if it
+    // were GPU time (its scale jumps, then shrinks by 15% per oversleep): settle it first, as a
+    // training loop would after a few steps.
+    for (let r = 0; r < 15; r++) {
+      run();
+      await gpu.sync();
+    }
+    const times: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const t0 = performance.now();
+      run();
+      if (mode.startsWith('gpu.sync')) {
+        await gpu.sync();
+      } else {
+        gpu.flush();
+        await gpu.device.queue.onSubmittedWorkDone();
+      }
+      times.push(performance.now() - t0);
+    }
+    await gpu.sync();
+    times.sort((x, y) => x - y);
+    const ms = times[Math.floor(rounds / 2)];
+    rows.push({ kernel: 'matmul, one submit + wait each', shape: `M=${M} K=${K} N=${N}`, layout: 'nt', ms, minMs: times[0], gflops: flops / ms / 1e6, note: mode });
+    log(`  waiting via ${mode}: ${(flops / ms / 1e6).toFixed(1)} GFLOP/s`);
+  }
+  [a, b, c].forEach((x) => gpu.release(x));
+  return rows;
+}
