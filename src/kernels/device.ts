@@ -50,9 +50,18 @@ export interface GpuOptions {
 }
 
 // The object create() returns owns Dawn's instance. If it is garbage-collected while a device lives,
-// Dawn crashes (measured with webgpu 0.6.2), so every live Gpu keeps it here; when the last Gpu is
-// destroyed the reference is dropped so Node's event loop can end and the script exits by itself.
-const liveInstances = new Map<Gpu, ReturnType<typeof create>>();
+// Dawn crashes (measured with webgpu 0.6.2), and dropping it right after a device was destroyed
+// crashed too (segfault at exit when the device had run no work). Holding it does not keep Node
+// alive (a destroyed device does not), so there is one instance per set of flags for the process.
+const instances = new Map<string, ReturnType<typeof create>>();
+
+function dawnInstance(flags: string[]): ReturnType<typeof create> {
+  const key = flags.join('\u0000');
+  let instance = instances.get(key);
+  if (!instance) instances.set(key, (instance = create(flags)));
+  return instance;
+}
+
 let globalsInstalled = false;
 
 function installGlobals(): void {
@@ -128,7 +137,7 @@ export class Gpu {
     const flags: string[] = [];
     if (backend) flags.push(`backend=${backend}`);
     if (adapterName) flags.push(`adapter=${adapterName}`);
-    const instance = create(flags);
+    const instance = dawnInstance(flags);
     const adapter = await instance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
     if (!adapter) {
       throw new Error(
@@ -172,7 +181,6 @@ export class Gpu {
     }
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'kiln' });
     const gpu = new Gpu(device, summary);
-    liveInstances.set(gpu, instance);
     if (opts.verbose ?? envFlag('KILN_VERBOSE')) {
       process.stderr.write(
         `kiln: adapter ${description}${summary.isSoftware ? ' (software)' : ''}; features ` +
@@ -186,7 +194,10 @@ export class Gpu {
   /** Compiles (once) and returns the pipeline for this WGSL source, entry point and override constants. */
   pipeline(kernel: string, code: string, constants?: Record<string, number>, entryPoint = 'main'): GPUComputePipeline {
     this.check();
-    return this.pipelines.get(kernel, code, entryPoint, constants);
+    const before = this.pipelines.size;
+    const pipeline = this.pipelines.get(kernel, code, entryPoint, constants);
+    if (this.pipelines.size !== before) this.waiter.noteCompile();
+    return pipeline;
   }
 
   /**
@@ -283,7 +294,7 @@ export class Gpu {
     this.check();
   }
 
-  /** Destroys the device and lets go of Dawn's instance so the process can exit. Idempotent. */
+  /** Destroys the device (and its buffers) so the process can exit. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
@@ -291,7 +302,6 @@ export class Gpu {
     this.pool.destroyAll();
     this.pipelines.clear();
     this.device.destroy();
-    liveInstances.delete(this);
   }
 
   private check(): void {

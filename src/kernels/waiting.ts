@@ -22,17 +22,24 @@ const MAX_SCALE = 20;
  * scale learned from completed waits: when the promise resolves at once after the sleep we may have
  * overslept, so the scale shrinks; otherwise it moves toward the observed time. Only waits on
  * substantial work teach it: small batches are dominated by fixed submit and map overheads, and
- * learning from them once made the scale so large that a later big batch slept for a minute.
+ * learning from them once made the scale so large that a later big batch slept for a minute. Nor do
+ * waits after a pipeline compile (seconds on lavapipe), which once left the scale 7x too high.
  */
 export class CompletionWaiter {
   private pendingSeconds = 0;
   private firstSubmitAt: number | null = null;
   private scale = 1;
+  private compiledSinceWait = false;
 
   constructor(private readonly enabled: boolean) {}
 
   addWork(cost: DispatchCost): void {
     this.pendingSeconds += (cost.flops ?? 0) / NOMINAL_FLOPS + (cost.bytes ?? 0) / NOMINAL_BYTES_PER_S;
+  }
+
+  /** A pipeline was compiled: the next wait includes compile time, which says nothing of kernel speed. */
+  noteCompile(): void {
+    this.compiledSinceWait = true;
   }
 
   noteSubmit(): void {
@@ -44,13 +51,15 @@ export class CompletionWaiter {
     const startedAt = this.firstSubmitAt ?? performance.now();
     this.pendingSeconds = 0;
     this.firstSubmitAt = null;
+    const compiled = this.compiledSinceWait;
+    this.compiledSinceWait = false;
     const expectedMs = nominal * this.scale * 1000;
     const remainingMs = expectedMs * 0.9 - (performance.now() - startedAt);
     if (this.enabled && remainingMs > 1) await sleep(remainingMs);
     const pollFrom = performance.now();
     await makePromise();
     const end = performance.now();
-    if (expectedMs < MIN_LEARNING_MS) return;
+    if (expectedMs < MIN_LEARNING_MS || compiled) return;
     const observedScale = (end - startedAt) / 1000 / nominal;
     if (end - pollFrom < 0.5) this.scale *= 0.85; // resolved at once: the sleep may have been too long
     else this.scale = 0.7 * this.scale + 0.3 * observedScale;

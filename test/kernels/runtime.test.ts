@@ -41,6 +41,16 @@ describe('Gpu runtime', () => {
     expect(ended - started).toBeLessThan(30_000);
   });
 
+  it('a script that creates and destroys a device without running any work exits cleanly', () => {
+    const entry = join(repoRoot, 'dist', 'src', 'kernels', 'index.js');
+    // Dropping Dawn's instance right after destroying an idle device once segfaulted at exit.
+    const script = `import { Gpu } from ${JSON.stringify(entry)}; const gpu = await Gpu.create(); gpu.destroy();`;
+    for (let i = 0; i < 3; i++) {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+      expect(child.status, `exit ${child.status} signal ${child.signal}: ${child.stderr}`).toBe(0);
+    }
+  });
+
   it('a binding over maxStorageBufferBindingSize throws an error naming the kernel', () => {
     const g = gpu();
     const limit = g.limits.maxStorageBufferBindingSize;
