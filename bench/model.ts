@@ -1,0 +1,104 @@
+/**
+ * `npm run bench:model`: an OPT-350m-shaped model with random weights (HF's init, seeded):
+ * prefill tokens/s for a 512-token prompt (through the KV cache, as generation runs it, up to the
+ * last position's logits on the host), decode tokens/s after a 128-token prompt (one token per
+ * step, each step's [1, V] logits read back and argmaxed on the host), and peak memory.
+ * Reference: PyTorch on 2 CPU threads does ~100 tok/s prefill and ~3 tok/s decode; the goal on
+ * lavapipe is >= 50 and >= 10.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Gpu } from '../src/kernels/device.js';
+import { optConfig } from '../src/model/config.js';
+import { chooseToken } from '../src/model/generate.js';
+import { KVCache } from '../src/model/kvCache.js';
+import { OPTForCausalLM } from '../src/model/opt.js';
+import { SeededRandom } from '../src/model/random.js';
+
+const PREFILL_T = Number(process.env.KILN_BENCH_PREFILL ?? 512);
+const DECODE_PROMPT = 128;
+const DECODE_STEPS = Number(process.env.KILN_BENCH_DECODE_STEPS ?? 32);
+
+const config = optConfig({
+  vocabSize: 50272,
+  hiddenSize: 1024,
+  wordEmbedProjDim: 512,
+  numHiddenLayers: 24,
+  numAttentionHeads: 16,
+  ffnDim: 4096,
+  maxPositionEmbeddings: 2048,
+  doLayerNormBefore: false,
+});
+
+function randomPrompt(T: number, seed: number): Int32Array {
+  const rng = new SeededRandom(seed);
+  return Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 3 + Math.floor(rng.next() * (config.vocabSize - 3))));
+}
+
+async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
+  const cache = new KVCache(model.gpu, config.numHiddenLayers, 1, T + DECODE_STEPS, config.hiddenSize);
+  await model.gpu.sync();
+  const start = performance.now();
+  const logits = model.lastPositionLogits(randomPrompt(T, seed), new Int32Array(T).fill(1), 1, T, cache);
+  const host = await logits.toArray();
+  const seconds = (performance.now() - start) / 1000;
+  logits.release();
+  return { seconds, cache, token: chooseToken(host, { maxNewTokens: 1 }, new SeededRandom(0)) };
+}
+
+async function main(): Promise<void> {
+  const gpu = await Gpu.create();
+  const t0 = performance.now();
+  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 1 });
+  const initSeconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`kiln bench: ${model.numParameters().toLocaleString()} parameters initialised in ${initSeconds.toFixed(1)} s on ${gpu.adapter.description}\n`);
+
+  // Warm-up: compiles every pipeline the timed runs use.
+  (await prefill(model, 16, 0)).cache.release();
+
+  const p = await prefill(model, PREFILL_T, 1);
+  p.cache.release();
+  const prefillTokensPerSecond = PREFILL_T / p.seconds;
+
+  const d = await prefill(model, DECODE_PROMPT, 2);
+  const mask = new Int32Array(DECODE_PROMPT + DECODE_STEPS).fill(1);
+  let token = d.token;
+  const start = performance.now();
+  for (let s = 0; s < DECODE_STEPS; s++) {
+    const Tk = DECODE_PROMPT + s + 1;
+    const logits = model.lastPositionLogits(Int32Array.of(token), mask.subarray(0, Tk), 1, 1, d.cache);
+    const host = await logits.toArray();
+    logits.release();
+    token = chooseToken(host, { maxNewTokens: 1 }, new SeededRandom(0));
+  }
+  const decodeSeconds = (performance.now() - start) / 1000;
+  d.cache.release();
+  const decodeTokensPerSecond = DECODE_STEPS / decodeSeconds;
+
+  const pool = gpu.pool.stats();
+  const results = {
+    model: 'OPT-350m shape (random weights)',
+    parameters: model.numParameters(),
+    device: gpu.adapter.description,
+    prefill: { tokens: PREFILL_T, seconds: p.seconds, tokensPerSecond: prefillTokensPerSecond },
+    decode: { promptTokens: DECODE_PROMPT, steps: DECODE_STEPS, seconds: decodeSeconds, tokensPerSecond: decodeTokensPerSecond },
+    peakGpuBytes: pool.peakBytes,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    reference: { pytorchCpu2Threads: { prefillTokensPerSecond: 100, decodeTokensPerSecond: 3 }, goal: { prefillTokensPerSecond: 50, decodeTokensPerSecond: 10 } },
+  };
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  console.log('| measure | value | goal |');
+  console.log('|---|---|---|');
+  console.log(`| prefill T=${PREFILL_T} | ${prefillTokensPerSecond.toFixed(1)} tok/s (${p.seconds.toFixed(2)} s) | >= 50 tok/s |`);
+  console.log(`| decode after ${DECODE_PROMPT} tokens | ${decodeTokensPerSecond.toFixed(2)} tok/s (${DECODE_STEPS} steps) | >= 10 tok/s |`);
+  console.log(`| peak GPU pool | ${mib(pool.peakBytes)} | |`);
+  console.log(`| peak RSS | ${mib(results.peakRssBytes)} | |`);
+  // npm runs scripts from the package root.
+  const out = join(process.cwd(), 'bench', 'results', 'model.json');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+  model.dispose();
+  gpu.destroy();
+}
+
+await main();

@@ -1,0 +1,2 @@
+export { Tensor, type TensorDType } from './tensor.js';
+export { Tape } from './tape.js';

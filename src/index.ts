@@ -1,0 +1,4 @@
+// The package entry: the GPU runtime, tensors and the model API.
+export { Gpu, type GpuOptions } from './kernels/device.js';
+export * from './autograd/index.js';
+export * from './model/index.js';

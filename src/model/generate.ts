@@ -1,0 +1,129 @@
+/**
+ * Autoregressive generation: prompts are left-padded into one batch, the prompt runs once
+ * through the decoder filling the KV cache, then each step feeds one token per sequence. Only the
+ * last position's logits come back to the host ([B, V] per step), where the next token is chosen:
+ * greedy (argmax, lowest index on ties, as torch.argmax), or sampled after HF's warpers in HF's
+ * order (temperature, top-k, top-p) from a seeded generator. A sequence stops at EOS, at a stop
+ * string, or after maxNewTokens; finished sequences are fed the pad token (as HF does) until all
+ * are done.
+ */
+import { KVCache } from './kvCache.js';
+import type { OPTForCausalLM } from './opt.js';
+import { SeededRandom } from './random.js';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Sampling happens when temperature > 0; otherwise greedy. */
+  temperature?: number;
+  /** Keep only the k most likely tokens (sampling only). */
+  topK?: number;
+  /** Keep the smallest set of most likely tokens whose probability reaches p (sampling only). */
+  topP?: number;
+  seed?: number;
+  /** Stop a sequence once its decoded new text contains one of these (needs `tokenizer`). */
+  stopStrings?: string[];
+  tokenizer?: { decode(ids: readonly number[]): string };
+  /** Default the config's eos_token_id; null never stops at a token. */
+  eosTokenId?: number | null;
+  /** false recomputes the whole sequence every step (slow; tests compare it with the cache). */
+  useCache?: boolean;
+}
+
+/** The next token from one row of logits. */
+export function chooseToken(logits: Float32Array, opts: GenerateOptions, rng: SeededRandom): number {
+  const temperature = opts.temperature ?? 0;
+  if (!(temperature > 0)) {
+    let best = 0;
+    for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+    return best;
+  }
+  const V = logits.length;
+  const scores = new Float64Array(V);
+  for (let i = 0; i < V; i++) scores[i] = logits[i]! / temperature;
+  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]! || a - b);
+  let keep = V;
+  if (opts.topK !== undefined && opts.topK > 0 && opts.topK < V) {
+    // HF's TopKLogitsWarper keeps every score >= the k-th largest (ties included).
+    const kth = scores[order[opts.topK - 1]!]!;
+    keep = opts.topK;
+    while (keep < V && scores[order[keep]!]! >= kth) keep++;
+  }
+  const max = scores[order[0]!]!;
+  const probs = new Float64Array(keep);
+  let total = 0;
+  for (let j = 0; j < keep; j++) total += probs[j] = Math.exp(scores[order[j]!]! - max);
+  if (opts.topP !== undefined && opts.topP < 1) {
+    // HF's TopPLogitsWarper drops the tokens whose ascending cumulative probability is <= 1 - p,
+    // always keeping the most likely one: from the top, keep while the mass above is < p.
+    let above = 0;
+    let n = 0;
+    while (n < keep && (n === 0 || above < opts.topP * total)) above += probs[n++]!;
+    keep = n;
+    total = above;
+  }
+  let r = rng.next() * total;
+  for (let j = 0; j < keep; j++) {
+    r -= probs[j]!;
+    if (r < 0) return order[j]!;
+  }
+  return order[keep - 1]!;
+}
+
+export async function generate(model: OPTForCausalLM, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+  const { config } = model;
+  const B = prompts.length;
+  if (B === 0) return [];
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`kiln: maxNewTokens must be a non-negative integer`);
+  if (opts.stopStrings?.length && !opts.tokenizer) throw new Error('kiln: stopStrings need a tokenizer to decode with');
+  const P = Math.max(...prompts.map((p) => p.length));
+  if (P === 0) throw new Error('kiln: every prompt is empty');
+  const eos = opts.eosTokenId === undefined ? config.eosTokenId : opts.eosTokenId;
+  const capacity = P + opts.maxNewTokens;
+  // Sequences so far ([B, capacity] row-major, left-padded) and their mask; Tk columns are filled.
+  const tokens = new Int32Array(B * capacity).fill(config.padTokenId);
+  const mask = new Int32Array(B * capacity);
+  prompts.forEach((p, b) => {
+    for (let t = 0; t < p.length; t++) {
+      tokens[b * capacity + P - p.length + t] = p[t]!;
+      mask[b * capacity + P - p.length + t] = 1;
+    }
+  });
+  const columns = (src: Int32Array, from: number, to: number) => {
+    const out = new Int32Array(B * (to - from));
+    for (let b = 0; b < B; b++) out.set(src.subarray(b * capacity + from, b * capacity + to), b * (to - from));
+    return out;
+  };
+
+  const rng = new SeededRandom(opts.seed ?? 0);
+  const cache = opts.useCache === false || opts.maxNewTokens === 0 ? null : new KVCache(model.gpu, config.numHiddenLayers, B, capacity, config.hiddenSize);
+  const out: number[][] = prompts.map(() => []);
+  const finished = new Array<boolean>(B).fill(false);
+  try {
+    for (let Tk = P; Tk < capacity; Tk++) {
+      const from = cache ? (Tk === P ? 0 : Tk - 1) : 0;
+      const T = Tk - from;
+      const logits = model.lastPositionLogits(columns(tokens, from, Tk), columns(mask, 0, Tk), B, T, cache);
+      const host = await logits.toArray();
+      logits.release();
+      const V = config.vocabSize;
+      for (let b = 0; b < B; b++) {
+        let token = config.padTokenId;
+        if (!finished[b]) {
+          token = chooseToken(host.subarray(b * V, (b + 1) * V), opts, rng);
+          out[b]!.push(token);
+          if (token === eos) finished[b] = true;
+          else if (opts.stopStrings?.length) {
+            const text = opts.tokenizer!.decode(out[b]!);
+            if (opts.stopStrings.some((s) => text.includes(s))) finished[b] = true;
+          }
+        }
+        tokens[b * capacity + Tk] = token;
+        mask[b * capacity + Tk] = 1;
+      }
+      if (finished.every(Boolean)) break;
+    }
+  } finally {
+    cache?.release();
+  }
+  return out;
+}

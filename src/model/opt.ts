@@ -1,0 +1,387 @@
+/**
+ * OPTForCausalLM as Hugging Face's modeling_opt.py computes it, for both OPT families:
+ * pre-LN with a final layer norm (125m, 1.3b, ...) and 350m's post-LN without one, with
+ * project_in/project_out when word_embed_proj_dim != hidden_size. The LM head is the token
+ * embedding (tied), so its gradient adds into embed_tokens'.
+ *
+ *   h = embed_tokens[ids] (→ project_in) + embed_positions[cumsum(mask)·mask − 1 + 2]
+ *   pre-LN layer:  h = h + drop(attn(LN1(h)));  h = h + drop(fc2(relu(fc1(LN2(h)))))
+ *   post-LN layer: h = LN1(h + drop(attn(h)));  h = LN2(h + drop(fc2(relu(fc1(h)))))
+ *   then final_layer_norm (pre-LN, unless removed), project_out, logits = h·embed_tokensᵀ
+ */
+import { attention, add, dropout, embedding, layerNorm, linear, lmHead, lmHeadCrossEntropy, type OpContext } from '../autograd/ops.js';
+import { Tape } from '../autograd/tape.js';
+import { Tensor } from '../autograd/tensor.js';
+import { Gpu } from '../kernels/device.js';
+import { saveCheckpoint, streamCheckpointTensors } from './checkpoint.js';
+import { type OptConfig, readOptConfig } from './config.js';
+import type { DType } from './dtypes.js';
+import { type GenerateOptions, generate } from './generate.js';
+import { resolveModelFiles } from './hub.js';
+import { type IntMatrix, flattenMatrix, offsetPositionIds, positionIdsFromMask, shiftedTargets } from './inputs.js';
+import type { KVCache } from './kvCache.js';
+import { optParameterSpec } from './parameterSpec.js';
+import { Parameter, initialValues, uploadParameter } from './parameters.js';
+import { SeededRandom } from './random.js';
+
+export interface ForwardArgs {
+  inputIds: IntMatrix;
+  /** 1 real, 0 padding; default all 1. */
+  attentionMask?: IntMatrix;
+  /** Targets before the causal shift (HF's convention); -100 ignored. */
+  labels?: IntMatrix;
+  /** Explicit positions (e.g. restarting per packed sequence); default from the mask. */
+  positionIds?: IntMatrix;
+  /** Packed sequences: tokens attend only within their segment. */
+  segmentIds?: IntMatrix;
+  /** The loss is Σ CE / this (default: the count of real targets: HF's mean). */
+  lossDenominator?: number;
+  /** Dropout seed for this forward (training only); default a per-model counter. */
+  dropoutSeed?: number;
+  /** Return [B, T, V] logits; default true without labels, false with them. */
+  returnLogits?: boolean;
+  /** With labels: record the tape for loss.backward() (default true; false for evaluation). */
+  grad?: boolean;
+}
+
+export interface ForwardResult {
+  logits: Tensor | null;
+  loss: Tensor | null;
+}
+
+interface Linear {
+  w: Tensor;
+  b: Tensor | null;
+}
+interface Norm {
+  g: Tensor | null;
+  b: Tensor | null;
+}
+interface Layer {
+  q: Linear;
+  k: Linear;
+  v: Linear;
+  o: Linear;
+  ln1: Norm;
+  fc1: Linear;
+  fc2: Linear;
+  ln2: Norm;
+}
+
+/** The attention inputs of one decoder pass. */
+interface AttentionPlan {
+  mask: Tensor | null;
+  segmentIds: Tensor | null;
+  cache: KVCache | null;
+}
+
+export interface LoadOptions {
+  /** The device to use; by default one is created and owned (destroyed by dispose()). */
+  gpu?: Gpu;
+}
+
+export class OPTForCausalLM {
+  training = false;
+  private readonly params: Parameter[];
+  private readonly byName: Map<string, Parameter>;
+  private readonly layers: Layer[];
+  private readonly HS: number;
+  /** Tapes whose loss may still be backpropagated (dispose() frees what they hold). */
+  private liveTapes: Tape[] = [];
+  private dropoutCounter: number;
+
+  private constructor(
+    readonly config: OptConfig,
+    readonly gpu: Gpu,
+    private readonly ownsGpu: boolean,
+    params: Parameter[],
+    seed: number,
+  ) {
+    if (config.attentionDropout > 0) {
+      process.stderr.write('kiln: attention_dropout > 0 is not implemented; attention probabilities are not dropped\n');
+    }
+    this.params = params;
+    this.byName = new Map(params.map((p) => [p.name, p]));
+    this.HS = config.hiddenSize / config.numAttentionHeads;
+    this.dropoutCounter = seed >>> 0;
+    const t = (name: string) => this.byName.get(name)?.data ?? null;
+    const lin = (prefix: string): Linear => ({ w: t(`${prefix}.weight`)!, b: t(`${prefix}.bias`) });
+    const norm = (prefix: string): Norm => ({ g: t(`${prefix}.weight`), b: t(`${prefix}.bias`) });
+    this.layers = [];
+    for (let i = 0; i < config.numHiddenLayers; i++) {
+      const p = `model.decoder.layers.${i}`;
+      this.layers.push({
+        q: lin(`${p}.self_attn.q_proj`),
+        k: lin(`${p}.self_attn.k_proj`),
+        v: lin(`${p}.self_attn.v_proj`),
+        o: lin(`${p}.self_attn.out_proj`),
+        ln1: norm(`${p}.self_attn_layer_norm`),
+        fc1: lin(`${p}.fc1`),
+        fc2: lin(`${p}.fc2`),
+        ln2: norm(`${p}.final_layer_norm`),
+      });
+    }
+  }
+
+  /** A fresh model with HF's initialisation from a seeded stream. */
+  static async fromConfig(config: OptConfig, opts: LoadOptions & { seed?: number } = {}): Promise<OPTForCausalLM> {
+    const gpu = opts.gpu ?? (await Gpu.create());
+    const rng = new SeededRandom(opts.seed ?? 0);
+    const params = optParameterSpec(config).map((spec) => uploadParameter(gpu, spec, initialValues(spec, config, rng)));
+    return new OPTForCausalLM(config, gpu, !opts.gpu, params, opts.seed ?? 0);
+  }
+
+  /**
+   * A local checkpoint directory or a hub repo id (downloaded into the cache first). Weights are
+   * streamed one tensor at a time to the GPU; f16/bf16 checkpoints are widened to f32.
+   */
+  static async fromPretrained(pathOrId: string, opts: LoadOptions = {}): Promise<OPTForCausalLM> {
+    const { dir } = await resolveModelFiles(pathOrId);
+    const config = readOptConfig(`${dir}/config.json`);
+    const gpu = opts.gpu ?? (await Gpu.create());
+    const specs = new Map(optParameterSpec(config).map((s) => [s.name, s]));
+    const loaded = new Map<string, Parameter>();
+    try {
+      for (const { name, data } of streamCheckpointTensors(dir, config)) {
+        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data));
+      }
+    } catch (err) {
+      for (const p of loaded.values()) p.release();
+      if (!opts.gpu) gpu.destroy();
+      throw err;
+    }
+    const params = [...specs.keys()].map((name) => loaded.get(name)!);
+    return new OPTForCausalLM(config, gpu, !opts.gpu, params, 0);
+  }
+
+  train(): this {
+    this.training = true;
+    return this;
+  }
+
+  eval(): this {
+    this.training = false;
+    return this;
+  }
+
+  /** Every parameter under its HF name, in optParameterSpec order. */
+  namedParameters(): [string, Parameter][] {
+    return this.params.map((p) => [p.name, p]);
+  }
+
+  parameter(name: string): Parameter {
+    const p = this.byName.get(name);
+    if (!p) throw new Error(`kiln: no parameter named ${name}`);
+    return p;
+  }
+
+  numParameters(): number {
+    return this.params.reduce((n, p) => n + p.size, 0);
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.zeroGrad();
+  }
+
+  /**
+   * Logits and/or the loss. With labels (and `grad` not false) the ops are recorded and
+   * `loss.backward()` adds every parameter's gradient. The caller releases the returned tensors;
+   * releasing the loss without backward frees the recorded activations.
+   */
+  forward(args: ForwardArgs): ForwardResult {
+    const { config, gpu } = this;
+    const ids = flattenMatrix(args.inputIds, 'inputIds');
+    const { B, T } = ids;
+    const mask = args.attentionMask ? flattenMatrix(args.attentionMask, 'attentionMask').data : new Int32Array(B * T).fill(1);
+    if (mask.length !== B * T) throw new Error('kiln: attentionMask must have the shape of inputIds');
+    const positions = args.positionIds
+      ? offsetPositionIds(flattenMatrix(args.positionIds, 'positionIds').data)
+      : positionIdsFromMask(mask, B, T, T);
+    const segments = args.segmentIds ? Uint32Array.from(flattenMatrix(args.segmentIds, 'segmentIds').data) : null;
+    const labels = args.labels ? flattenMatrix(args.labels, 'labels') : null;
+    if (labels && (labels.B !== B || labels.T !== T)) throw new Error('kiln: labels must have the shape of inputIds');
+    const shifted = labels ? shiftedTargets(labels.data, B, T, config.vocabSize) : null;
+    // Only a loss can start backward, so without labels nothing is recorded.
+    const tape = shifted && (args.grad ?? true) ? new Tape(gpu) : null;
+    if (tape) {
+      this.liveTapes = this.liveTapes.filter((t) => !t.spent);
+      this.liveTapes.push(tape);
+      for (const p of this.params) void p.grad; // allocates (zeroed) gradients on first use
+    }
+
+    const plan: AttentionPlan = {
+      mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
+      segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
+      cache: null,
+    };
+    const ctx: OpContext = { gpu, tape };
+    const seed = this.training ? (args.dropoutSeed ?? this.nextDropoutSeed()) >>> 0 : null;
+    const h = this.decoder(ctx, Uint32Array.from(ids.data), positions, B, T, plan, seed);
+    plan.mask?.release();
+    plan.segmentIds?.release();
+
+    const table = this.embedTokens;
+    let logits: Tensor | null = null;
+    let loss: Tensor | null = null;
+    if (shifted) {
+      if (args.returnLogits) logits = Tensor.empty(gpu, [B, T, config.vocabSize], 'logits');
+      loss = lmHeadCrossEntropy(ctx, h, table, shifted.targets, args.lossDenominator ?? shifted.count, logits);
+      // A loss released without backward() lets its tape's saved activations go.
+      if (tape) loss.whenFreed(() => tape.dispose());
+    } else if (args.returnLogits ?? true) {
+      logits = lmHead(ctx, h, table, [B, T, config.vocabSize]);
+    }
+    h.release();
+    return { logits, loss };
+  }
+
+  /**
+   * Generation's step: runs `ids` ([B, T], the new tokens) through the decoder, appending their
+   * keys and values to `cache` when given, and returns the logits of each sequence's last
+   * position, [B, V]. `mask` covers every key so far ([B, Tk], Tk = cached rows + T).
+   */
+  lastPositionLogits(ids: Int32Array, mask: Int32Array, B: number, T: number, cache: KVCache | null): Tensor {
+    const { gpu } = this;
+    const Tk = mask.length / B;
+    const past = cache ? cache.length : 0;
+    if (Tk !== past + T) throw new Error(`kiln: mask covers ${Tk} keys, expected ${past} cached + ${T} new`);
+    const kvRows = cache ? cache.capacity : Tk;
+    let maskT: Tensor | null = null;
+    if (mask.includes(0)) {
+      const rows = new Uint32Array(B * kvRows);
+      for (let b = 0; b < B; b++) for (let t = 0; t < Tk; t++) rows[b * kvRows + t] = mask[b * Tk + t]!;
+      maskT = Tensor.fromArray(gpu, rows, [B, kvRows], 'attention-mask');
+    }
+    const ctx: OpContext = { gpu, tape: null };
+    const positions = positionIdsFromMask(mask, B, Tk, T);
+    const h = this.decoder(ctx, Uint32Array.from(ids), positions, B, T, { mask: maskT, segmentIds: null, cache }, null);
+    maskT?.release();
+    const E = this.config.wordEmbedProjDim;
+    let last = h;
+    if (T > 1) {
+      last = Tensor.empty(gpu, [B, E], 'last-hidden');
+      for (let b = 0; b < B; b++) gpu.copy(h.buffer, ((b + 1) * T - 1) * E * 4, last.buffer, b * E * 4, E * 4);
+      h.release();
+    }
+    const logits = lmHead(ctx, last, this.embedTokens, [B, this.config.vocabSize]);
+    last.release();
+    return logits;
+  }
+
+  /** New tokens for each prompt (left-padded internally; KV cache). See generate.ts. */
+  generate(inputIds: number[][], opts: GenerateOptions): Promise<number[][]> {
+    return generate(this, inputIds, opts);
+  }
+
+  /** config.json + model.safetensors (+ tokenizer and extra files) in HF's layout. */
+  async save(
+    dir: string,
+    opts: { tokenizer?: { files(): Record<string, string> }; extraFiles?: Record<string, string | Uint8Array>; dtype?: DType } = {},
+  ): Promise<void> {
+    const tensors = new Map<string, Float32Array>();
+    for (const p of this.params) tensors.set(p.name, await p.data.toArray());
+    saveCheckpoint(dir, { config: this.config, tensors, dtype: opts.dtype, tokenizerFiles: opts.tokenizer?.files(), extraFiles: opts.extraFiles });
+  }
+
+  /** Frees the parameters, gradients and any pending tape; destroys the Gpu if this model created it. */
+  dispose(): void {
+    for (const t of this.liveTapes) t.dispose();
+    this.liveTapes = [];
+    for (const p of this.params) if (!p.data.released) p.release();
+    if (this.ownsGpu) this.gpu.destroy();
+  }
+
+  private get embedTokens(): Tensor {
+    return this.byName.get('model.decoder.embed_tokens.weight')!.data;
+  }
+
+  private nextDropoutSeed(): number {
+    this.dropoutCounter = (this.dropoutCounter + 0x9e3779b9) >>> 0;
+    return this.dropoutCounter;
+  }
+
+  /** Embeddings, the layers, final norm and project_out: [B·T, word_embed_proj_dim]. */
+  private decoder(ctx: OpContext, ids: Uint32Array, positions: Uint32Array, B: number, T: number, plan: AttentionPlan, seed: number | null): Tensor {
+    const { config } = this;
+    for (const id of ids) if (id >= config.vocabSize) throw new Error(`kiln: token id ${id} is outside the vocabulary (${config.vocabSize})`);
+    for (const p of positions) {
+      if (p >= config.maxPositionEmbeddings + 2) {
+        throw new Error(`kiln: position ${p - 2} exceeds max_position_embeddings ${config.maxPositionEmbeddings}`);
+      }
+    }
+    const param = (name: string) => this.byName.get(`model.decoder.${name}`)?.data ?? null;
+    let x = embedding(ctx, ids, param('embed_tokens.weight')!, { skipId: config.padTokenId });
+    const projectIn = param('project_in.weight');
+    if (projectIn) x = replace(x, linear(ctx, x, projectIn, null));
+    let h = replace(x, embedding(ctx, positions, param('embed_positions.weight')!, { base: x }));
+
+    // Each dropout site gets its own seed derived from the forward's: masks never repeat.
+    let site = 0;
+    const drop = (t: Tensor) => {
+      if (seed === null || config.dropout === 0) return t;
+      return replace(t, dropout(ctx, t, config.dropout, (seed + Math.imul(++site, 0x85ebca6b)) >>> 0, 0));
+    };
+    const layerdrop = seed !== null && config.layerdrop > 0 ? new SeededRandom(seed) : null;
+    this.layers.forEach((layer, i) => {
+      if (layerdrop && layerdrop.next() < config.layerdrop) return;
+      h = this.layer(ctx, layer, i, h, B, T, plan, drop);
+    });
+    plan.cache?.advance(T);
+
+    if (config.doLayerNormBefore && !config.removeFinalLayerNorm) {
+      h = replace(h, layerNorm(ctx, h, param('final_layer_norm.weight'), param('final_layer_norm.bias')));
+    }
+    const projectOut = param('project_out.weight');
+    if (projectOut) h = replace(h, linear(ctx, h, projectOut, null));
+    return h;
+  }
+
+  private layer(ctx: OpContext, L: Layer, index: number, h: Tensor, B: number, T: number, plan: AttentionPlan, drop: (t: Tensor) => Tensor): Tensor {
+    const preLN = this.config.doLayerNormBefore;
+    const NH = this.config.numAttentionHeads;
+    const x = preLN ? layerNorm(ctx, h, L.ln1.g, L.ln1.b) : h.retain();
+    const q = linear(ctx, x, L.q.w, L.q.b);
+    let k = linear(ctx, x, L.k.w, L.k.b);
+    let v = linear(ctx, x, L.v.w, L.v.b);
+    x.release();
+    const cache = plan.cache;
+    const past = cache ? cache.length : 0;
+    if (cache) {
+      cache.write(index, k, v, T);
+      k.release();
+      v.release();
+      k = cache.k[index]!.retain();
+      v = cache.v[index]!.retain();
+    }
+    const a = attention(ctx, q, k, v, {
+      B,
+      NH,
+      HS: this.HS,
+      Tq: T,
+      Tk: past + T,
+      kvRows: cache ? cache.capacity : T,
+      mask: plan.mask,
+      segmentIds: plan.segmentIds,
+      scale: this.HS ** -0.5,
+    });
+    for (const t of [q, k, v]) t.release();
+    const o = drop(replace(a, linear(ctx, a, L.o.w, L.o.b)));
+    let s = replace(o, add(ctx, h, o));
+    h.release();
+    if (!preLN) s = replace(s, layerNorm(ctx, s, L.ln1.g, L.ln1.b));
+
+    const y = preLN ? layerNorm(ctx, s, L.ln2.g, L.ln2.b) : s.retain();
+    const f = replace(y, linear(ctx, y, L.fc1.w, L.fc1.b, true));
+    const g = drop(replace(f, linear(ctx, f, L.fc2.w, L.fc2.b)));
+    let out = replace(g, add(ctx, s, g));
+    s.release();
+    if (!preLN) out = replace(out, layerNorm(ctx, out, L.ln2.g, L.ln2.b));
+    return out;
+  }
+}
+
+/** Drops the caller's reference to `old` and returns `next` (the op that read `old` has run). */
+function replace(old: Tensor, next: Tensor): Tensor {
+  old.release();
+  return next;
+}
