@@ -12,9 +12,11 @@ import { Params } from './params.js';
 // its running max starts at LOWEST, so a row whose scores are all LOWEST weighs each key
 // exp(0) = 1, while in a row with a visible key a hidden one weighs exp(LOWEST - max) = 0.
 //
-// Backward treats a hidden score as a constant (no gradient reaches q or k through it), and a row
-// that saw no key contributes only dV += dOut/Tk to every key. Its lse is LOWEST + log Tk, which
-// rounds to LOWEST: that value marks such rows for backward.
+// Backward is PyTorch's autograd through HF's `scores + mask`: dS = P(dP - D) for every key. A
+// hidden key in a row that sees some key has P = 0, so nothing flows; a row that saw no key has
+// P = 1/Tk everywhere, so it passes dV += dOut/Tk and dS = (dP - D)/Tk to q and to every key's k
+// (the golden fixtures' gradients depend on it). Its lse is LOWEST + log Tk, which rounds to
+// LOWEST: that value marks such rows for backward.
 //
 // Lanes own rows (a query row in forward and dQ, a key row in dK/dV) and keep that row, its
 // accumulators and the tile's scores in registers; the other side's rows come from workgroup
@@ -332,7 +334,10 @@ fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32, lse: f32, Di:
     var dp = 0.0;
     for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); dp += dot(dOi[d], vT[jj][d]); }
     let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI && !blind;
-    let ds = select(0.0, exp(qk * p.scale - lse) * (dp - Di), visible);
+    // A row that saw no key attended uniformly (P = 1/Tk) to every key: HF's autograd passes
+    // dS = P(dP - D) through the mask add, so q and k get gradient from it too.
+    let pr = select(select(0.0, exp(qk * p.scale - lse), visible), p.invTk, blind);
+    let ds = pr * (dp - Di);
     for (var d = 0u; d < HS4; d++) { dq[d] += ds * kT[jj][d]; }
   }
 }
@@ -350,7 +355,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let lse = lseIn[wid.y * p.Tq + iq];
   let Di = D[wid.y * p.Tq + iq];
   let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
-  let kEnd = min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff);
+  // Rows that saw no key read every key, past the causal bound.
+  let kEnd = select(min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff), p.Tk, (p.flags & ${HAS_MASK}u) != 0u);
   for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI, lse, Di); }
   if (i >= p.Tq) { return; }
   let acc = (p.flags & ${ACCUMULATE}u) != 0u;
@@ -360,7 +366,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 
 // dVⱼ = Σᵢ Pᵢⱼ·dOutᵢ and dKⱼ = scale·Σᵢ Pᵢⱼ(dPᵢⱼ - Dᵢ)·qᵢ: lanes own key rows and loop over query
 // tiles from the first query that can see the workgroup's first key. Each key then also gets
-// dOutᵢ/Tk from every row i that saw no key (those rows attended uniformly to all keys).
+// dOutᵢ/Tk in dV and (dPᵢⱼ - Dᵢ)/Tk·qᵢ in dK from every row i that saw no key (those rows
+// attended uniformly to all keys).
 function dKVWgsl(s: Spec): string {
   const { HS, tile: BQ } = s;
   const list: [string, string, 'read' | 'read_write'][] = [
@@ -439,7 +446,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
     let lse = lseIn[wid.y * p.Tq + i];
     if (${BLIND}) {
       let ib = (b * p.Tq + i) * p.C + h * ${HS}u;
-      for (var d = 0u; d < HS4; d++) { dv[d] += p.invTk * ld_dOut(ib, d); }
+      var dp = 0.0;
+      for (var d = 0u; d < HS4; d++) { dp += dot(ld_dOut(ib, d), vj[d]); }
+      let ds = p.invTk * (dp - D[wid.y * p.Tq + i]);
+      for (var d = 0u; d < HS4; d++) { dv[d] += p.invTk * ld_dOut(ib, d); dk[d] += ds * ld_q(ib, d); }
     }
   }
   if (j >= p.Tk) { return; }

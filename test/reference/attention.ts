@@ -61,7 +61,12 @@ export function attentionReference(P: AttentionProblem, q: ArrayLike<number>, k:
   return { out, lse };
 }
 
-/** dQ, dK, dV for upstream dOut; hidden scores are constants (no gradient flows through them). */
+/**
+ * dQ, dK, dV for upstream dOut, as PyTorch's autograd computes them through HF's `scores + mask`:
+ * dS = P·(dP − D) for every key. That is zero wherever P is 0, but a row with no visible key has
+ * P = 1/Tk everywhere, so its q and k receive gradient even though its output does not depend on
+ * them numerically (finite differences see zero there).
+ */
 export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dOut: ArrayLike<number>) {
   const C = P.NH * P.HS;
   const dQ = new Float64Array(P.B * P.Tq * C);
@@ -83,7 +88,6 @@ export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<num
           D += pr[j] * dP[j];
         }
         for (let j = 0; j < P.Tk; j++) {
-          if (!visible(P, b, i, j)) continue;
           const ds = pr[j] * (dP[j] - D) * P.scale;
           const kj = (b * P.kvRows + j) * C + h * P.HS;
           for (let c = 0; c < P.HS; c++) {
