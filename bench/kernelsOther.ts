@@ -4,7 +4,7 @@ import { attentionBackward, attentionForward } from '../src/kernels/attention.js
 import { crossEntropy } from '../src/kernels/crossEntropy.js';
 import { layerNormBackward, layerNormForward } from '../src/kernels/layerNorm.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
-import { attentionReference } from '../test/reference/attention.js';
+import { attentionBackwardReference, attentionReference } from '../test/reference/attention.js';
 import { crossEntropyReference } from '../test/reference/crossEntropy.js';
 import { layerNormReference } from '../test/reference/layerNorm.js';
 import { benchKernel, gpuTarget, relativeError, type BenchRow } from './harness.js';
@@ -12,47 +12,76 @@ import { benchKernel, gpuTarget, relativeError, type BenchRow } from './harness.
 // The kernels besides matmul at OPT-350m training shapes (T = 512): layer norm over d_model 1024,
 // attention with 16 heads of 64, cross-entropy over the 50272-token vocabulary, and one AdamW
 // step over all 331M parameters. Each is validated on a small case against test/reference first.
+//
+// The kernels come in as a set so that bench/other.ts can time an older build of the same kernels
+// side by side with the library's, each shape back to back (the machine is shared and noisy).
+export interface OtherKernels {
+  layerNormForward: typeof layerNormForward;
+  layerNormBackward: typeof layerNormBackward;
+  attentionForward: typeof attentionForward;
+  attentionBackward: typeof attentionBackward;
+  crossEntropy: typeof crossEntropy;
+  adamw: typeof adamw;
+}
+export const libraryKernels: OtherKernels = { layerNormForward, layerNormBackward, attentionForward, attentionBackward, crossEntropy, adamw };
 
-async function validate(gpu: Gpu): Promise<void> {
+/** Validates one kernel set on small cases against test/reference before anything is timed. */
+async function validate(gpu: Gpu, K: OtherKernels, label: string): Promise<void> {
   const fail = (what: string, err: number) => {
-    if (!(err < 1e-4)) throw new Error(`bench: ${what} is wrong (relative error ${err})`);
+    if (!(err < 1e-4)) throw new Error(`bench: ${label}${what} is wrong (relative error ${err})`);
   };
   {
     const rows = 5;
     const cols = 68;
     const x = seededValues(rows * cols, 1);
     const [bx, y, mean, rstd] = [gpu.upload(x), gpu.alloc(rows * cols * 4), gpu.alloc(rows * 4), gpu.alloc(rows * 4)];
-    layerNormForward(gpu, { x: bx, y, mean, rstd, rows, cols, eps: 1e-5 });
+    K.layerNormForward(gpu, { x: bx, y, mean, rstd, rows, cols, eps: 1e-5 });
     fail('layerNorm', relativeError(await gpu.readF32(y, 0, rows * cols), layerNormReference(x, null, null, rows, cols, 1e-5).y));
     [bx, y, mean, rstd].forEach((b) => gpu.release(b));
   }
   {
     const P = { B: 1, NH: 2, HS: 64, Tq: 37, Tk: 37, kvRows: 37, scale: 0.125, mask: null, seg: null };
     const n = 37 * 128;
-    const [q, k, v] = [1, 2, 3].map((s) => seededValues(n, s));
-    const [bq, bk, bv, out] = [gpu.upload(q), gpu.upload(k), gpu.upload(v), gpu.alloc(n * 4)];
-    attentionForward(gpu, { q: bq, k: bk, v: bv, out, B: 1, NH: 2, HS: 64, Tq: 37, Tk: 37, scale: 0.125 });
+    const [q, k, v, dO] = [1, 2, 3, 4].map((s) => seededValues(n, s));
+    const [bq, bk, bv, bdO, out, lse, dQ, dK, dV] = [gpu.upload(q), gpu.upload(k), gpu.upload(v), gpu.upload(dO), gpu.alloc(n * 4), gpu.alloc(2 * 37 * 4), gpu.alloc(n * 4), gpu.alloc(n * 4), gpu.alloc(n * 4)];
+    const common = { q: bq, k: bk, v: bv, B: 1, NH: 2, HS: 64, scale: 0.125 };
+    K.attentionForward(gpu, { ...common, out, lse, Tq: 37, Tk: 37 });
+    K.attentionBackward(gpu, { ...common, out, lse, dOut: bdO, dQ, dK, dV, T: 37 });
     fail('attention', relativeError(await gpu.readF32(out, 0, n), attentionReference(P, q, k, v).out));
-    [bq, bk, bv, out].forEach((b) => gpu.release(b));
+    const want = attentionBackwardReference(P, q, k, v, dO);
+    fail('attention dQ', relativeError(await gpu.readF32(dQ, 0, n), want.dQ));
+    fail('attention dK', relativeError(await gpu.readF32(dK, 0, n), want.dK));
+    fail('attention dV', relativeError(await gpu.readF32(dV, 0, n), want.dV));
+    [bq, bk, bv, bdO, out, lse, dQ, dK, dV].forEach((b) => gpu.release(b));
   }
   {
     const rows = 3;
     const V = 1000;
     const logits = seededValues(rows * V, 4, 5);
     const [bl, bt, loss] = [gpu.upload(logits), gpu.upload(Int32Array.of(3, -100, 999)), gpu.alloc(rows * 4)];
-    crossEntropy(gpu, { logits: bl, targets: bt, loss, rows, V });
+    K.crossEntropy(gpu, { logits: bl, targets: bt, loss, rows, V });
     fail('crossEntropy', relativeError(await gpu.readF32(loss, 0, rows), crossEntropyReference(logits, [3, -100, 999], rows, V).loss));
     [bl, bt, loss].forEach((b) => gpu.release(b));
   }
 }
 
-export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
-  await validate(gpu);
+/**
+ * Times every kernel of each set at the shapes above; rows of a set other than the first carry its
+ * label in the note. With one set (the library's) this is the `Family` that bench/kernels.ts runs.
+ */
+export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, sets: [string, OtherKernels][] = [['', libraryKernels]], only = /./): Promise<BenchRow[]> {
+  for (const [label, K] of sets) await validate(gpu, K, label && `${label} `);
   const target = gpuTarget(gpu);
   const rows: BenchRow[] = [];
-  const push = (r: BenchRow) => {
-    rows.push(r);
-    log(`  ${r.kernel} ${r.shape}: ${r.ms.toFixed(2)} ms${r.gflops ? `, ${r.gflops.toFixed(2)} GFLOP/s` : ''}${r.gbps ? `, ${r.gbps.toFixed(2)} GB/s` : ''}`);
+  // One shape, every set back to back.
+  const each = async (opts: Omit<Parameters<typeof benchKernel>[0], 'run' | 'target'>, run: (K: OtherKernels) => () => void) => {
+    if (!only.test(opts.name)) return;
+    for (const [label, K] of sets) {
+      const r = await benchKernel({ ...opts, run: run(K), target });
+      if (label) r.note = r.note ? `${label}; ${r.note}` : label;
+      rows.push(r);
+      log(`  ${r.kernel} ${r.shape}${label ? ` [${label}]` : ''}: ${r.ms.toFixed(2)} ms${r.gflops ? `, ${r.gflops.toFixed(2)} GFLOP/s` : ''}${r.gbps ? `, ${r.gbps.toFixed(2)} GB/s` : ''}`);
+    }
   };
   const buffers: GPUBuffer[] = [];
   const data = (n: number, seed: number) => {
@@ -72,8 +101,8 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): 
     const [x, gamma, beta, dY] = [data(R * C, 1), data(C, 2), data(C, 3), data(R * C, 4)];
     const [y, mean, rstd, dX, dGamma, dBeta] = [empty(R * C * 4), empty(R * 4), empty(R * 4), empty(R * C * 4), empty(C * 4), empty(C * 4)];
     const shape = `${R}x${C}`;
-    push(await benchKernel({ name: 'layerNormForward', shape, run: () => layerNormForward(gpu, { x, gamma, beta, y, mean, rstd, rows: R, cols: C, eps: 1e-5 }), target, bytes: 2 * R * C * 4, iters: 20 }));
-    push(await benchKernel({ name: 'layerNormBackward', shape, run: () => layerNormBackward(gpu, { dY, x, gamma, mean, rstd, dX, dGamma, dBeta, rows: R, cols: C }), target, bytes: 5 * R * C * 4, iters: 20 }));
+    await each({ name: 'layerNormForward', shape, bytes: 2 * R * C * 4, iters: 20 }, (K) => () => K.layerNormForward(gpu, { x, gamma, beta, y, mean, rstd, rows: R, cols: C, eps: 1e-5 }));
+    await each({ name: 'layerNormBackward', shape, bytes: 5 * R * C * 4, iters: 20 }, (K) => () => K.layerNormBackward(gpu, { dY, x, gamma, mean, rstd, dX, dGamma, dBeta, rows: R, cols: C }));
   }
   {
     const [B, NH, T, HS] = [1, 16, 512, 64];
@@ -83,8 +112,8 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): 
     const shape = `B=${B} NH=${NH} T=${T} HS=${HS}`;
     const flops = 4 * B * NH * (T * T / 2) * HS; // causal: half the score matrix, two matmuls
     const common = { q, k, v, B, NH, HS, scale: 1 / Math.sqrt(HS) };
-    push(await benchKernel({ name: 'attentionForward', shape, run: () => attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T }), target, flops, iters: 2 }));
-    push(await benchKernel({ name: 'attentionBackward', shape, run: () => attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T }), target, flops: 2.5 * flops, iters: 1, note: 'FLOPs: 5 matmuls (2 recomputed)' }));
+    await each({ name: 'attentionForward', shape, flops, iters: 2 }, (K) => () => K.attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T }));
+    await each({ name: 'attentionBackward', shape, flops: 2.5 * flops, iters: 1, note: 'FLOPs: 5 matmuls (2 recomputed)' }, (K) => () => K.attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T }));
   }
   {
     const [R, V] = [512, 50272];
@@ -93,8 +122,8 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): 
     buffers.push(targets);
     const loss = empty(R * 4);
     const shape = `${R}x${V}`;
-    push(await benchKernel({ name: 'crossEntropy', shape, run: () => crossEntropy(gpu, { logits, targets, loss, rows: R, V }), target, bytes: R * V * 4, iters: 3 }));
-    push(await benchKernel({ name: 'crossEntropy+dLogits', shape, run: () => crossEntropy(gpu, { logits, targets, loss, rows: R, V, dScale: 1 / R }), target, bytes: 2 * R * V * 4, iters: 3, note: 'in place' }));
+    await each({ name: 'crossEntropy', shape, bytes: R * V * 4, iters: 3 }, (K) => () => K.crossEntropy(gpu, { logits, targets, loss, rows: R, V }));
+    await each({ name: 'crossEntropy+dLogits', shape, bytes: 2 * R * V * 4, iters: 3, note: 'in place' }, (K) => () => K.crossEntropy(gpu, { logits, targets, loss, rows: R, V, dScale: 1 / R }));
   }
   for (const b of buffers.splice(0)) gpu.release(b);
   {
@@ -104,8 +133,9 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void): 
     const gradScale = gpu.upload(Float32Array.of(0.5));
     buffers.push(gradScale);
     let step = 0;
-    const run = () => adamw(gpu, { param, grad, m, v, n, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: ++step, gradScale });
-    push(await benchKernel({ name: 'adamw', shape: `n=${n}`, run, target, bytes: 28 * n, iters: 1 }));
+    await each({ name: 'adamw', shape: `n=${n}`, bytes: 28 * n, iters: 1 }, (K) => () =>
+      K.adamw(gpu, { param, grad, m, v, n, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: ++step, gradScale }),
+    );
   }
   for (const b of buffers.splice(0)) gpu.release(b);
   gpu.pool.trim(); // hand the optimizer's 5 GB back rather than keep it pooled for later families

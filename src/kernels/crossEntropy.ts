@@ -2,9 +2,11 @@ import type { Gpu } from './device.js';
 import { grid1d, Params } from './params.js';
 
 // One workgroup per row of logits; lanes stride over the vocabulary in vec4 when V allows (50272
-// does), and combine through workgroup memory. Three sweeps over the row: max, Σexp(x - max),
-// then (for backward) the in-place write of dLogits. A 50272-float row is 200 KB, so the later
-// sweeps read it from cache; the kernel is bound by the one pass over the logits in memory.
+// does), and combine through workgroup memory. On lavapipe every storage load at lane-varying
+// addresses costs a scalar load per lane and component, so the kernel's time is its number of
+// sweeps over the row and its exps: the loss takes one sweep (an online log-sum-exp: each lane
+// keeps a running max and a sum rescaled as the max grows, as flash attention does), dLogits one
+// more (the in-place write).
 const WG = 64;
 
 type W = 1 | 4;
@@ -16,25 +18,20 @@ struct P { rows: u32, Vw: u32, nx: u32, V: u32, targetOffset: u32, grad: u32, dS
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-var<workgroup> red: array<f32, ${WG}>;
+var<workgroup> red: array<vec2f, ${WG}>;
 fn hmax(v: V) -> f32 { return ${w === 4 ? 'max(max(v.x, v.y), max(v.z, v.w))' : 'v'}; }
 fn hsum(v: V) -> f32 { return ${w === 4 ? 'v.x + v.y + v.z + v.w' : 'v'}; }
-fn workgroupMax(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = max(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
+// Merges (max, Σexp(x - max)) pairs over the workgroup's lanes (tree in workgroup memory); every
+// lane gets the row's pair.
+fn merge(a: vec2f, b: vec2f) -> vec2f {
+  let m = max(a.x, b.x);
+  return vec2f(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
 }
-fn workgroupSum(v: f32, lid: u32) -> f32 {
+fn workgroupLse(v: vec2f, lid: u32) -> vec2f {
   red[lid] = v;
   workgroupBarrier();
   for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
+    if (lid < s) { red[lid] = merge(red[lid], red[lid + s]); }
     workgroupBarrier();
   }
   let r = red[0];
@@ -49,12 +46,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let t = targets[p.targetOffset + row];
   // -100 (ignore_index) and anything else outside [0, V) contribute no loss and no gradient.
   let ignored = t < 0 || u32(t) >= p.V;
+  // The running max starts at f32's lowest finite value (not -inf) so that exp(m - mNew) is never
+  // exp(-inf - -inf) = NaN; a lane that saw no column keeps the pair (LOWEST, 0), which merges as 0.
   var m = -0x1.fffffep+127f;
-  for (var c = lid; c < p.Vw; c += ${WG}u) { m = max(m, hmax(logits[base + c])); }
-  m = workgroupMax(m, lid);
   var s = 0.0;
-  for (var c = lid; c < p.Vw; c += ${WG}u) { s += hsum(exp(logits[base + c] - m)); }
-  s = workgroupSum(s, lid);
+  // Four vec4s per step share one rescale, so the online max costs one exp per 16 logits, not 4.
+  var c = lid;
+  for (; c + ${3 * WG}u < p.Vw; c += ${4 * WG}u) {
+    let x0 = logits[base + c];
+    let x1 = logits[base + c + ${WG}u];
+    let x2 = logits[base + c + ${2 * WG}u];
+    let x3 = logits[base + c + ${3 * WG}u];
+    let mNew = max(max(m, max(hmax(x0), hmax(x1))), max(hmax(x2), hmax(x3)));
+    s = s * exp(m - mNew) + hsum(exp(x0 - mNew) + exp(x1 - mNew) + exp(x2 - mNew) + exp(x3 - mNew));
+    m = mNew;
+  }
+  for (; c < p.Vw; c += ${WG}u) {
+    let x = logits[base + c];
+    let mNew = max(m, hmax(x));
+    s = s * exp(m - mNew) + hsum(exp(x - mNew));
+    m = mNew;
+  }
+  let ms = workgroupLse(vec2f(m, s), lid);
+  m = ms.x;
+  s = ms.y;
   let lse = m + log(s);
   if (lid == 0u) {
     var xt = lse;

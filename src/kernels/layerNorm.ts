@@ -31,11 +31,15 @@ fn workgroupSum2(v: vec2f, lid: u32) -> vec2f {
 }`;
 }
 
-// Two passes over the row (mean, then variance of x - mean) rather than E[x²] - E[x]²: rows with
-// a large common offset would lose the variance to cancellation. The row stays in cache between
-// passes. rstd = 1/sqrt(var + eps) with the biased variance, as torch.nn.LayerNorm.
+// One sweep for the statistics, one for the output: on lavapipe each storage load at lane-varying
+// addresses costs a scalar load per lane and component, so sweeps over the row, not arithmetic,
+// set the time. The statistics are Welford's (each lane folds its vec4s in as batches, then the
+// lanes merge with Chan et al.'s pairwise formula), not E[x²] - E[x]²: rows with a large common
+// offset would lose the variance to cancellation. rstd = 1/sqrt(var + eps) with the biased
+// variance, as torch.nn.LayerNorm.
 const forwardWgsl = (w: W, hasGamma: boolean, hasBeta: boolean) => /* wgsl */ `
-${prelude(w)}
+alias V = ${w === 4 ? 'vec4f' : 'f32'};
+fn hsum(v: V) -> f32 { return ${w === 4 ? 'v.x + v.y + v.z + v.w' : 'v'}; }
 struct P { rows: u32, C: u32, nx: u32, cols: f32, eps: f32 }
 @group(0) @binding(0) var<storage, read> x: array<V>;
 @group(0) @binding(1) var<storage, read_write> y: array<V>;
@@ -44,17 +48,34 @@ struct P { rows: u32, C: u32, nx: u32, cols: f32, eps: f32 }
 ${hasGamma ? '@group(0) @binding(4) var<storage, read> gamma: array<V>;' : ''}
 ${hasBeta ? `@group(0) @binding(${hasGamma ? 5 : 4}) var<storage, read> beta: array<V>;` : ''}
 @group(0) @binding(${4 + Number(hasGamma) + Number(hasBeta)}) var<uniform> p: P;
+// (count, mean, sum of squared deviations) of two disjoint sets, merged.
+fn merge(a: vec3f, b: vec3f) -> vec3f {
+  let n = a.x + b.x;
+  if (n == 0.0) { return a; }
+  let d = b.y - a.y;
+  return vec3f(n, a.y + d * (b.x / n), a.z + b.z + d * d * (a.x * b.x / n));
+}
+var<workgroup> red: array<vec3f, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * p.nx;
   if (row >= p.rows) { return; }
   let base = row * p.C;
-  var s = 0.0;
-  for (var c = lid; c < p.C; c += ${WG}u) { s += hsum(x[base + c]); }
-  let mu = workgroupSum2(vec2f(s, 0.0), lid).x / p.cols;
-  var q = 0.0;
-  for (var c = lid; c < p.C; c += ${WG}u) { let d = x[base + c] - mu; q += hsum(d * d); }
-  let r = inverseSqrt(workgroupSum2(vec2f(q, 0.0), lid).x / p.cols + p.eps);
+  var st = vec3f(0.0);
+  for (var c = lid; c < p.C; c += ${WG}u) {
+    let v = x[base + c];
+    let bm = hsum(v) / ${w}.0;
+    let d = v - bm;
+    st = merge(st, vec3f(${w}.0, bm, hsum(d * d)));
+  }
+  red[lid] = st;
+  workgroupBarrier();
+  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] = merge(red[lid], red[lid + s]); }
+    workgroupBarrier();
+  }
+  let mu = red[0].y;
+  let r = inverseSqrt(red[0].z / p.cols + p.eps);
   for (var c = lid; c < p.C; c += ${WG}u) {
     y[base + c] = (x[base + c] - mu) * r${hasGamma ? ' * gamma[c]' : ''}${hasBeta ? ' + beta[c]' : ''};
   }
