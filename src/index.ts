@@ -2,3 +2,4 @@
 export { Gpu, type GpuOptions } from './kernels/device.js';
 export * from './autograd/index.js';
 export * from './model/index.js';
+export { AdamW, type AdamWOptions } from './train/adamw.js';
