@@ -4,7 +4,8 @@
  * to the per-query trajectories. Returns the process exit code: 0 done, 1 failed, 2 bad usage.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError, helpText, parseArgs, type ParsedArgs } from './cliArgs.js';
 import { chooseTemplate, createEnvironment, createJudge, createPolicy } from './cliSetup.js';
 import { KILN_DIVERSITY_PROMPT } from './dfsdt.js';
@@ -131,8 +132,14 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
   io.stdout(markdown);
 }
 
-/** The shared ToolBench data: $KILN_TOOLBENCH_DIR, else ../shared/toolbench from the working directory. */
+/**
+ * The shared ToolBench data: $KILN_TOOLBENCH_DIR, else `../shared/toolbench` beside the working
+ * directory or beside kiln's own checkout (this file is dist/src/eval/cli.js), so `node eval.js`
+ * finds it from anywhere.
+ */
 function toolbenchDir(): string | null {
-  const dir = process.env.KILN_TOOLBENCH_DIR ?? resolve('..', 'shared', 'toolbench');
-  return existsSync(dir) ? dir : null;
+  if (process.env.KILN_TOOLBENCH_DIR) return existsSync(process.env.KILN_TOOLBENCH_DIR) ? process.env.KILN_TOOLBENCH_DIR : null;
+  const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const candidates = [resolve('..', 'shared', 'toolbench'), resolve(packageRoot, '..', 'shared', 'toolbench')];
+  return candidates.find((dir) => existsSync(dir)) ?? null;
 }

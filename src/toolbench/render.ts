@@ -94,14 +94,25 @@ export interface ChatMessage {
 }
 
 /**
- * The prompt a ToolLLaMA backend sends at inference: each message as `Role: content\n`, then
- * `Assistant:\n`; the model continues with `Thought: …` up to EOS. A system message is used as
+ * How the prompt hands over to the model. ToolBench's ToolLLaMA backend appends `Assistant:\n`,
+ * though ToolLLaMA trained on `Assistant: ` followed by the value `\nThought: …`: a pretrained
+ * model bridges that, a small model trained from scratch does not (measured: kiln's demo model
+ * parsed 0% of its replies when prompted the ToolBench way). `'training'` continues exactly as
+ * `renderConversation` renders an assistant turn, so the next tokens are those it learned.
+ */
+export type InferenceHandover = 'toolbench' | 'training';
+
+const HANDOVER: Record<InferenceHandover, string> = { toolbench: 'Assistant:\n', training: 'Assistant: ' };
+
+/**
+ * The prompt at inference: each message as `Role: content\n`, then the handover; the model
+ * continues with the Thought/Action/Action Input text up to EOS. A system message is used as
  * given: pass the full ToolLLaMA system prompt (with its function list).
  */
-export function renderInferencePrompt(messages: readonly ChatMessage[]): string {
+export function renderInferencePrompt(messages: readonly ChatMessage[], handover: InferenceHandover = 'toolbench'): string {
   let text = '';
   messages.forEach((m, i) => {
     text += `${roleName(m.role, `message ${i} field "role"`)}: ${m.content}\n`;
   });
-  return `${text}Assistant:\n`;
+  return text + HANDOVER[handover];
 }

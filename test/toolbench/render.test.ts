@@ -76,4 +76,21 @@ describe('renderInferencePrompt', () => {
       ]),
     ).toBe('System: S\nUser: \nQ\nBegin!\n\nAssistant: Thought: t\nFunction: {"error": ""}\nAssistant:\n');
   });
+
+  it("the 'training' handover is the training text up to where each assistant value starts", () => {
+    const turns: ConversationTurn[] = [
+      { from: 'system', value: 'S' },
+      { from: 'user', value: '\nQ\nBegin!\n' },
+      { from: 'assistant', value: '\nThought: a\nAction: f\nAction Input: {}' },
+      { from: 'function', value: '{"error": "", "response": "x"}' },
+      { from: 'assistant', value: '\nThought: b\nAction: Finish\nAction Input: {}' },
+    ];
+    const { text, valueSpans } = renderConversation({ id: 'c', conversations: turns }, { lossOn: 'assistant' });
+    const roles = { system: 'system', user: 'user', assistant: 'assistant', function: 'function' } as const;
+    turns.forEach((turn, i) => {
+      if (turn.from !== 'assistant') return;
+      const before = turns.slice(0, i).map((t) => ({ role: roles[t.from as keyof typeof roles], content: t.value }));
+      expect(renderInferencePrompt(before, 'training')).toBe(text.slice(0, valueSpans[i]![0]));
+    });
+  });
 });

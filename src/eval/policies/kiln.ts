@@ -1,6 +1,7 @@
 /**
  * A kiln model as the policy: the conversation is rendered as ToolLLaMA renders it at inference
- * (`Role: content\n` per message, then `Assistant:\n`), all requests of a batch are generated
+ * (`Role: content\n` per message), handing over to the model exactly as kiln's training text
+ * renders an assistant turn (`Assistant: `, see render.ts), all requests of a batch are generated
  * together (the model left-pads), and the new text is cut at the first stop string.
  *
  * OPT has 2,048 positions. ToolBench silently left-truncates an over-long prompt, cutting the start
@@ -72,7 +73,7 @@ export class KilnPolicy implements Policy {
     const results: PolicyCompletion[] = new Array(requests.length);
     const fitting: { index: number; ids: number[] }[] = [];
     requests.forEach((r, index) => {
-      const ids = this.o.tokenizer.encode(renderInferencePrompt(r.messages));
+      const ids = this.o.tokenizer.encode(renderInferencePrompt(r.messages, 'training'));
       if (ids.length > budget) {
         results[index] = {
           ok: false,
