@@ -295,7 +295,9 @@ export function trainHelp(): string {
   ];
   for (const s of SPECS) {
     const meta = s.meta ?? (s.kind === 'bool' ? '' : typeof s.kind === 'object' ? s.kind.oneOf.join('|') : s.kind === 'int' ? '<n>' : '<x>');
-    lines.push(`  ${`--${s.flag} ${meta}`.padEnd(30)}${s.help}`);
+    const usage = `--${s.flag} ${meta}`;
+    // A usage longer than the column gets its own line rather than running into the text.
+    lines.push(usage.length < 30 ? `  ${usage.padEnd(30)}${s.help}` : `  ${usage}\n${' '.repeat(32)}${s.help}`);
   }
   lines.push('  --help                        this text', '');
   lines.push('Writes <out>/checkpoint-<step>/ (the model in Hugging Face layout, optimizer and trainer state) every');
