@@ -17,7 +17,7 @@ import { apiToFunction, changeName, standardize, type ApiEntry, type ToolQuery }
 import { kilnDemoSystemPrompt } from '../toolbench/promptTemplate.js';
 import { pythonRepr } from '../toolbench/pythonRepr.js';
 import { EOS_TEXT, renderConversation, type ConversationTurn, type ToolLlamaConversation } from '../toolbench/render.js';
-import { Mulberry32 } from './data/prng.js';
+import { SeededRandom } from '../model/random.js';
 import { DEMO_TOOLS, HELD_OUT_CATEGORY, HELD_OUT_TOOL, type DemoApi, type DemoParam, type DemoToolSpec } from './demoTools.js';
 
 export const DEMO_CATEGORIES = [
@@ -53,7 +53,7 @@ export interface DemoData {
 const EVAL_ID_BASE = 100_000;
 
 export function generateDemoData(options: DemoDataOptions): DemoData {
-  const rng = new Mulberry32(options.seed);
+  const rng = new SeededRandom(options.seed);
   const tools = DEMO_TOOLS.map(toDemoTool);
   const seen = DEMO_TOOLS.filter((t) => t.name !== HELD_OUT_TOOL && t.category !== HELD_OUT_CATEGORY);
   const heldOutCategory = DEMO_TOOLS.filter((t) => t.category === HELD_OUT_CATEGORY);
@@ -128,7 +128,7 @@ interface PlannedQuery {
  * 768-token context). The offered api_list holds all of the tool's APIs for G1 and just the
  * called APIs for G2 and G3, to keep prompts short.
  */
-function planQuery(rng: Mulberry32, group: 'G1' | 'G2' | 'G3', pool: readonly DemoToolSpec[]): PlannedQuery {
+function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly DemoToolSpec[]): PlannedQuery {
   let tools: DemoToolSpec[];
   if (group === 'G1') {
     tools = [rng.pick(pool)];
@@ -158,7 +158,7 @@ function planQuery(rng: Mulberry32, group: 'G1' | 'G2' | 'G3', pool: readonly De
 }
 
 /** Values for the required parameters, and sometimes an optional one; paired slots differ. */
-function drawValues(rng: Mulberry32, api: DemoApi): Record<string, string | number> {
+function drawValues(rng: SeededRandom, api: DemoApi): Record<string, string | number> {
   const values: Record<string, string | number> = {};
   const draw = (p: DemoParam): void => {
     const source = p.values;
@@ -197,7 +197,7 @@ function jsonDumps(obj: Record<string, unknown>): string {
 }
 
 /** The train conversation: one call per planned call, each observed, then Finish. */
-function trajectory(query: ToolQuery, planned: PlannedQuery, rng: Mulberry32): ToolLlamaConversation {
+function trajectory(query: ToolQuery, planned: PlannedQuery, rng: SeededRandom): ToolLlamaConversation {
   const conversations: ConversationTurn[] = [
     { from: 'system', value: kilnDemoSystemPrompt(query) },
     { from: 'user', value: `\n${query.query}\nBegin!\n` },
@@ -222,7 +222,7 @@ function trajectory(query: ToolQuery, planned: PlannedQuery, rng: Mulberry32): T
 const SYLLABLES = ['ba', 'cor', 'di', 'fen', 'gu', 'hal', 'jo', 'kes', 'lum', 'mar', 'nix', 'op', 'pra', 'riv', 'sun', 'tal'];
 
 /** Fills a template_response skeleton with distinctive random values. */
-function fillSkeleton(skeleton: unknown, rng: Mulberry32): unknown {
+function fillSkeleton(skeleton: unknown, rng: SeededRandom): unknown {
   if (Array.isArray(skeleton)) {
     const item = skeleton[0] as Record<string, unknown>;
     return Array.from({ length: Number(item._list_length ?? 1) }, () => fillSkeleton(item, rng));
@@ -245,7 +245,7 @@ function fillSkeleton(skeleton: unknown, rng: Mulberry32): unknown {
 }
 
 /** Two or three syllables, capitalised half of the time: values the model can only copy. */
-function pseudoWord(rng: Mulberry32): string {
+function pseudoWord(rng: SeededRandom): string {
   const word = Array.from({ length: rng.int(2, 3) }, () => rng.pick(SYLLABLES)).join('');
   return rng.next() < 0.5 ? word[0]!.toUpperCase() + word.slice(1) : word;
 }

@@ -5,7 +5,7 @@
  * s from (seed, s, k)), so the RNG state is the seed plus the position, and the data cursor is the
  * step itself; both are written out in full so a person can read where the run stands.
  */
-import { Mulberry32 } from './data/prng.js';
+import { SeededRandom } from '../model/random.js';
 import type { TokenizedExample } from './data/tokenizeExample.js';
 import type { TrainOptions } from './options.js';
 import type { ScheduleOptions } from './schedule.js';
@@ -35,7 +35,7 @@ export function epochSeed(seed: number, epoch: number): number {
 
 /** The dropout seed of micro-batch `micro` of optimizer step `step` (both 0-based). */
 export function dropoutSeed(seed: number, step: number, micro: number): number {
-  return new Mulberry32((seed ^ Math.imul(step + 1, 0x85ebca6b) ^ Math.imul(micro + 1, 0xc2b2ae35)) >>> 0).nextUint32();
+  return new SeededRandom((seed ^ Math.imul(step + 1, 0x85ebca6b) ^ Math.imul(micro + 1, 0xc2b2ae35)) >>> 0).nextUint32();
 }
 
 /**

@@ -14,7 +14,7 @@
  * block-diagonal mask, so examples never see each other. A packed example's first label is its
  * BOS, which is -100, so no loss crosses an example boundary either.
  */
-import { Mulberry32 } from './prng.js';
+import { SeededRandom } from '../../model/random.js';
 import { IGNORE_INDEX, type TokenizedExample } from './tokenizeExample.js';
 
 export interface BatchPlanOptions {
@@ -39,7 +39,7 @@ export function planBatches(lengths: readonly number[], options: BatchPlanOption
   lengths.forEach((len, i) => {
     if (len > maxTokens) throw new Error(`example ${i} has ${len} tokens, more than maxTokens ${maxTokens}`);
   });
-  const rng = new Mulberry32(options.seed);
+  const rng = new SeededRandom(options.seed);
   const order = rng.shuffle(lengths.map((_, i) => i));
   const windowSize = batchSize * (options.windowBatches ?? 64);
   const batches: PlannedBatch[] = [];

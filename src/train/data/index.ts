@@ -5,7 +5,6 @@ export * from './validate.js';
 export * from './tokenizeExample.js';
 export * from './functionListText.js';
 export * from './overlong.js';
-export * from './prng.js';
 export * from './batches.js';
 export * from './dataReport.js';
 export * from './prepare.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { collateBatch, planBatches } from '../../../src/train/data/batches.js';
-import { Mulberry32 } from '../../../src/train/data/prng.js';
+import { SeededRandom } from '../../../src/model/random.js';
 import { IGNORE_INDEX, type TokenizedExample } from '../../../src/train/data/tokenizeExample.js';
 
 function example(len: number, seed: number): TokenizedExample {
@@ -10,14 +10,14 @@ function example(len: number, seed: number): TokenizedExample {
   return { inputIds, labels };
 }
 
-describe('Mulberry32', () => {
+describe('SeededRandom', () => {
   it('is deterministic and resumes from a saved state', () => {
-    const a = new Mulberry32(42);
+    const a = new SeededRandom(42);
     const first = [a.nextUint32(), a.nextUint32()];
     const saved = a.getState();
     const rest = [a.next(), a.int(3, 9), a.nextUint32()];
-    expect([new Mulberry32(42).nextUint32(), new Mulberry32(42).nextUint32()]).toEqual([first[0], first[0]]);
-    const b = Mulberry32.fromState(saved);
+    expect([new SeededRandom(42).nextUint32(), new SeededRandom(42).nextUint32()]).toEqual([first[0], first[0]]);
+    const b = SeededRandom.fromState(saved);
     expect([b.next(), b.int(3, 9), b.nextUint32()]).toEqual(rest);
     expect(first[0]).not.toBe(first[1]);
   });
