@@ -7,8 +7,8 @@
  */
 import { postJson, redactUrl, sleep } from '../httpJson.js';
 import { StatusCode } from '../trajectory.js';
-import { statusCodeForError, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
-import { readToolReply, toolServerBody } from './toolServerBody.js';
+import type { ApiCall, EnvReply, ToolEnvironment } from './environment.js';
+import { envReplyFromServer, toolServerBody } from './toolServerBody.js';
 
 export interface RapidApiOptions {
   url: string;
@@ -43,19 +43,8 @@ export class RapidApiClient implements ToolEnvironment {
       toolServerBody(call, o.strip ?? 'truncate', o.key),
       { timeoutMs: o.timeoutMs ?? 15_000, attempts: o.attempts ?? 3, retryDelayMs: o.retryDelayMs ?? 1000, log: o.log },
     );
-    if (result.kind === 'timeout') {
-      return { reply: { error: `Timeout error...${result.message}`, response: '' }, code: StatusCode.timeout };
-    }
-    const reply = result.kind === 'reply' && result.status === 200 ? readToolReply(result.text) : null;
-    if (reply === null) {
-      const status = result.kind === 'reply' ? result.status : 0;
-      return {
-        reply: { error: `request invalid, data error. status_code=${status}`, response: '' },
-        code: StatusCode.httpError,
-      };
-    }
-    const code = statusCodeForError(reply.error);
-    if (code === StatusCode.rateLimitPerMinute) await sleep(o.rateLimitDelayMs ?? 10_000);
-    return { reply, code };
+    const answer = envReplyFromServer(result);
+    if (answer.code === StatusCode.rateLimitPerMinute) await sleep(o.rateLimitDelayMs ?? 10_000);
+    return answer;
   }
 }

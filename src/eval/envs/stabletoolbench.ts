@@ -6,9 +6,8 @@
  * retries, and reports a final timeout as code 5 as StableToolBench does for its other backends.
  */
 import { postJson, redactUrl } from '../httpJson.js';
-import { StatusCode } from '../trajectory.js';
-import { statusCodeForError, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
-import { readToolReply, toolServerBody } from './toolServerBody.js';
+import type { ApiCall, EnvReply, ToolEnvironment } from './environment.js';
+import { envReplyFromServer, toolServerBody } from './toolServerBody.js';
 
 export interface StableToolBenchOptions {
   url: string;
@@ -37,17 +36,6 @@ export class StableToolBenchClient implements ToolEnvironment {
       toolServerBody(call, o.strip ?? 'truncate', key),
       { timeoutMs: o.timeoutMs ?? 120_000, attempts: o.attempts ?? 3, retryDelayMs: o.retryDelayMs ?? 1000, log: o.log },
     );
-    if (result.kind === 'timeout') {
-      return { reply: { error: `Timeout error...${result.message}`, response: '' }, code: StatusCode.timeout };
-    }
-    const reply = result.kind === 'reply' && result.status === 200 ? readToolReply(result.text) : null;
-    if (reply === null) {
-      const status = result.kind === 'reply' ? result.status : 0;
-      return {
-        reply: { error: `request invalid, data error. status_code=${status}`, response: '' },
-        code: StatusCode.httpError,
-      };
-    }
-    return { reply, code: statusCodeForError(reply.error) };
+    return envReplyFromServer(result);
   }
 }

@@ -1,9 +1,12 @@
 /**
- * The request body both ToolBench's RapidAPI server and StableToolBench's virtual server take
- * (FORMAT.md §e): six string fields, the tool and API names normalised as the server expects.
+ * What ToolBench's RapidAPI server and StableToolBench's virtual server share (FORMAT.md §e): the
+ * request body (six string fields, the tool and API names normalised as the server expects) and
+ * how an answer, a timeout or a broken reply becomes the observation ToolBench would record.
  */
 import { changeName, standardize } from '../../toolbench/functions.js';
-import type { ApiCall } from './environment.js';
+import type { PostResult } from '../httpJson.js';
+import { StatusCode } from '../trajectory.js';
+import { statusCodeForError, type ApiCall, type EnvReply } from './environment.js';
 
 export interface ToolServerBody {
   category: string;
@@ -36,4 +39,17 @@ export function readToolReply(text: string): { error: string; response: unknown 
   } catch {
     return null;
   }
+}
+
+/** The observation and status code for a tool server's answer to one call. */
+export function envReplyFromServer(result: PostResult): EnvReply {
+  if (result.kind === 'timeout') {
+    return { reply: { error: `Timeout error...${result.message}`, response: '' }, code: StatusCode.timeout };
+  }
+  const reply = result.kind === 'reply' && result.status === 200 ? readToolReply(result.text) : null;
+  if (reply === null) {
+    const status = result.kind === 'reply' ? result.status : 0;
+    return { reply: { error: `request invalid, data error. status_code=${status}`, response: '' }, code: StatusCode.httpError };
+  }
+  return { reply, code: statusCodeForError(reply.error) };
 }
