@@ -2,6 +2,7 @@ import { create } from 'webgpu';
 import type { Gpu } from '../src/kernels/device.js';
 import { matmul, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
+import { f32ToF16Bits } from '../src/model/dtypes.js';
 import { matmulRef } from '../test/reference/matmul.js';
 import { benchKernel, gpuTarget, relativeError, type BenchRow, type BenchTarget } from './harness.js';
 
@@ -14,19 +15,29 @@ export const OPT_SHAPES: [number, number, number][] = [
   [512, 512, 50272],
 ];
 const LAYOUTS: MatmulLayout[] = ['nn', 'nt', 'tn'];
+// Decoding's matrix-vector products (M = 1, 'nt': x·Wᵀ), timed as GB/s of weight streaming: the
+// same projections and the LM head for one token.
+export const GEMV_SHAPES: [number, number, number][] = [
+  [1, 1024, 1024],
+  [1, 1024, 4096],
+  [1, 4096, 1024],
+  [1, 512, 50272],
+];
+// About this many weight bytes per timed submit.
+const BYTES_PER_BATCH = 1e9;
 // About this many FLOPs per timed submit: long enough to dwarf submit overheads, short enough to
 // keep the whole bench within minutes on lavapipe.
 const FLOPS_PER_BATCH = 6e9;
 
 function variantsOf(gpu: Gpu): MatmulVariant[] {
-  return gpu.features.subgroups && gpu.adapter.subgroupMinSize === gpu.adapter.subgroupMaxSize ? ['subgroup', 'tiled'] : ['tiled'];
+  return gpu.features.subgroups && gpu.adapter.subgroupMinSize === gpu.adapter.subgroupMaxSize ? ['subgroup', 'tiled', 'gemv'] : ['tiled', 'gemv'];
 }
 
 /** Every variant and layout against the float64 reference on shapes off the tiles, vec4 and scalar. */
 async function validate(gpu: Gpu): Promise<void> {
   for (const variant of variantsOf(gpu)) {
-    for (const layout of LAYOUTS) {
-      for (const [M, N, K] of [[37, 45, 29], [64, 96, 68]]) {
+    for (const layout of variant === 'gemv' ? (['nt'] as const) : LAYOUTS) {
+      for (const [M, N, K] of variant === 'gemv' ? [[1, 45, 29], [4, 96, 68]] : [[37, 45, 29], [64, 96, 68]]) {
         const a = seededValues(M * K, 1);
         const b = seededValues(K * N, 2);
         const [ba, bb, bc] = [gpu.upload(a), gpu.upload(b), gpu.alloc(4 * M * N)];
@@ -37,6 +48,46 @@ async function validate(gpu: Gpu): Promise<void> {
       }
     }
   }
+}
+
+/** B as IEEE halves packed two per u32 (matmul's bDtype 'f16'). */
+function packF16(x: Float32Array): Uint32Array {
+  const h = new Uint16Array(x.length + (x.length % 2));
+  for (let i = 0; i < x.length; i++) h[i] = f32ToF16Bits(x[i]!);
+  return new Uint32Array(h.buffer);
+}
+
+/** One decoding product x·Wᵀ by the default variant (gemv) or `variant`, B in f32 or f16, in GB/s of B read. */
+async function timeGemv(gpu: Gpu, M: number, K: number, N: number, bDtype: 'f32' | 'f16', log: (line: string) => void, variant?: MatmulVariant): Promise<BenchRow> {
+  const a = gpu.upload(seededValues(M * K, 3));
+  const w = seededValues(N * K, 4);
+  const b = gpu.upload(bDtype === 'f16' ? packF16(w) : w);
+  const c = gpu.alloc(4 * M * N);
+  const bytes = (bDtype === 'f16' ? 2 : 4) * N * K;
+  const row = await benchKernel({
+    name: `matmul ${variant ?? 'gemv'} (B ${bDtype})`,
+    shape: `M=${M} K=${K} N=${N}`,
+    layout: 'nt',
+    run: () => matmul(gpu, { a, b, c, M, N, K, layout: 'nt', bDtype, variant }),
+    target: gpuTarget(gpu),
+    flops: 2 * M * N * K,
+    bytes,
+    iters: Math.max(2, Math.round(BYTES_PER_BATCH / bytes)),
+    reps: 5,
+  });
+  [a, b, c].forEach((x) => gpu.release(x));
+  log(`  ${row.kernel} ${row.shape}: ${row.gbps!.toFixed(1)} GB/s (${(row.ms * 1000).toFixed(0)} us)`);
+  return row;
+}
+
+/** The decoding rows alone (also part of matmulBench). */
+export async function gemvBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const [M, K, N] of GEMV_SHAPES) for (const bDtype of ['f32', 'f16'] as const) rows.push(await timeGemv(gpu, M, K, N, bDtype, log));
+  // What M = 1 cost before the gemv kernel: the tile kernel, 31 of its 32 rows wasted.
+  const tile = variantsOf(gpu)[0]!;
+  rows.push(await timeGemv(gpu, 1, 4096, 1024, 'f32', log, tile));
+  return rows;
 }
 
 /** Operand shapes as stored, for a layout: A is [K, M] for tn, B is [N, K] for nt. */
@@ -108,6 +159,7 @@ export async function matmulBench(gpu: Gpu, log: (line: string) => void): Promis
     return row;
   };
   for (const [M, K, N] of OPT_SHAPES) for (const layout of LAYOUTS) rows.push(await timeKiln(M, K, N, layout));
+  rows.push(...(await gemvBench(gpu, log)));
   const other: MatmulVariant = variantsOf(gpu)[0] === 'subgroup' && gpu.adapter.isSoftware ? 'tiled' : 'subgroup';
   if (variantsOf(gpu).includes(other)) rows.push(await timeKiln(512, 1024, 1024, 'nn', other));
 

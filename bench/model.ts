@@ -18,6 +18,8 @@ import { SeededRandom } from '../src/model/random.js';
 const PREFILL_T = Number(process.env.KILN_BENCH_PREFILL ?? 512);
 const DECODE_PROMPT = 128;
 const DECODE_STEPS = Number(process.env.KILN_BENCH_DECODE_STEPS ?? 32);
+// 'f16': the linear layers' weights stored as halves (inference-only models; see LoadOptions).
+const WEIGHTS = process.env.KILN_BENCH_WEIGHTS === 'f16' ? 'f16' : 'f32';
 
 const config = optConfig({
   vocabSize: 50272,
@@ -49,7 +51,7 @@ async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<
 async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const t0 = performance.now();
-  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 1 });
+  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 1, weightsDtype: WEIGHTS });
   const initSeconds = (performance.now() - t0) / 1000;
   process.stderr.write(`kiln bench: ${model.numParameters().toLocaleString()} parameters initialised in ${initSeconds.toFixed(1)} s on ${gpu.adapter.description}\n`);
 
@@ -77,7 +79,7 @@ async function main(): Promise<void> {
 
   const pool = gpu.pool.stats();
   const results = {
-    model: 'OPT-350m shape (random weights)',
+    model: `OPT-350m shape (random weights, ${WEIGHTS} linear weights)`,
     parameters: model.numParameters(),
     device: gpu.adapter.description,
     prefill: { tokens: PREFILL_T, seconds: p.seconds, tokensPerSecond: prefillTokensPerSecond },
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
     reference: { pytorchCpu2Threads: { prefillTokensPerSecond: 100, decodeTokensPerSecond: 3 }, goal: { prefillTokensPerSecond: 50, decodeTokensPerSecond: 10 } },
   };
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  console.log(`${results.model}:`);
   console.log('| measure | value | goal |');
   console.log('|---|---|---|');
   console.log(`| prefill T=${PREFILL_T} | ${prefillTokensPerSecond.toFixed(1)} tok/s (${p.seconds.toFixed(2)} s) | >= 50 tok/s |`);

@@ -28,8 +28,9 @@ export function linear(ctx: OpContext, x: Tensor, w: Tensor, b: Tensor | null, r
   const [N, K] = w.shape as [number, number];
   if (x.shape[x.shape.length - 1] !== K) throw new Error(`kiln: linear input [${x.shape}] does not fit weight [${w.shape}]`);
   const M = x.size / K;
+  if (w.dtype === 'f16' && ctx.tape) throw new Error('kiln: f16 weights are for inference only; load the model in f32 to train');
   const y = Tensor.empty(ctx.gpu, [...x.shape.slice(0, -1), N], 'linear');
-  matmul(ctx.gpu, { a: x.buffer, b: w.buffer, c: y.buffer, M, N, K, layout: 'nt', bias: b?.buffer, relu });
+  matmul(ctx.gpu, { a: x.buffer, b: w.buffer, c: y.buffer, M, N, K, layout: 'nt', bias: b?.buffer, relu, bDtype: w.dtype === 'f16' ? 'f16' : 'f32' });
   // relu's backward needs y (y > 0 exactly where the pre-activation was); without relu only x and W.
   ctx.tape?.record({ op: 'linear', x, w, b, y, relu }, relu ? [x, w, y] : [x, w]);
   return y;

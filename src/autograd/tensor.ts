@@ -7,8 +7,11 @@
  */
 import type { Gpu } from '../kernels/device.js';
 
-/** Element type of the buffer: activations and parameters are f32; ids and targets are integers. */
-export type TensorDType = 'f32' | 'i32' | 'u32';
+/**
+ * Element type of the buffer: activations and parameters are f32; ids and targets are integers;
+ * 'f16' is IEEE halves packed two per u32 (inference-only weights, which matmul reads as its B).
+ */
+export type TensorDType = 'f32' | 'f16' | 'i32' | 'u32';
 
 /** What `Tensor.backward()` needs from the tape that recorded it (tape.ts imports this file). */
 export interface BackwardRunner {

@@ -1,4 +1,5 @@
 import type { Gpu } from './device.js';
+import { f16ToF32 } from './casts.js';
 import { Params, u32Params } from './params.js';
 
 /** Which operand is stored transposed: 'nn' A[M,K]·B[K,N]; 'nt' A[M,K]·B[N,K]ᵀ; 'tn' A[K,M]ᵀ·B[K,N]. */
@@ -6,9 +7,10 @@ export type MatmulLayout = 'nn' | 'nt' | 'tn';
 
 /**
  * 'subgroup': one subgroup per workgroup sharing A through subgroupBroadcast (lavapipe's shape);
- * 'tiled': register-blocked shared-memory tiles, needing no optional feature (discrete GPUs).
+ * 'tiled': register-blocked shared-memory tiles, needing no optional feature (discrete GPUs);
+ * 'gemv': 'nt' with few rows of A (decoding: x·Wᵀ), each invocation streaming whole rows of B.
  */
-export type MatmulVariant = 'subgroup' | 'tiled';
+export type MatmulVariant = 'subgroup' | 'tiled' | 'gemv';
 
 export interface MatmulArgs {
   a: GPUBuffer;
@@ -34,6 +36,13 @@ export interface MatmulArgs {
   /** C += result instead of C = result. */
   accumulate?: boolean;
   alpha?: number;
+  /**
+   * B's element type. 'f16': IEEE halves packed two per u32 (element 2i in the low half, as
+   * casts.ts reads them), offsets and strides still in elements: inference weights at half the
+   * bytes. 'gemv' reads them directly (f32 arithmetic); the other variants widen B into a
+   * temporary f32 buffer first.
+   */
+  bDtype?: 'f32' | 'f16';
   /** Forces a variant (tests and the bench); by default picked from the adapter. */
   variant?: MatmulVariant;
 }
@@ -269,6 +278,87 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 }`;
 }
 
+/**
+ * The small-M 'nt' kernel (decoding: A is one token's activations per batch row, B a weight [N, K]):
+ * a matrix-vector product bound by streaming B. Each invocation owns R rows of B (WG apart, so a
+ * workgroup covers WG·R consecutive rows) and walks each whole row along K, dotting it with all
+ * MT rows of A: no reduction across lanes, so no subgroups or shared memory. lavapipe turns a
+ * storage load into a loop over the lanes, so what counts is loads per weight: per step an
+ * invocation issues R loads of B (a vec4 of f32, or 8 packed halves) and MT of A (the same address
+ * in every lane). Measured in bench/gemvVariants.ts: splitting K across a subgroup's lanes with a
+ * subgroupAdd at the end was equal at best and slower on the LM head's short rows; handing A
+ * around by subgroupBroadcast instead of loading it was slower; vec4<f16> loads (shader-f16) are
+ * as many as f32's and were no faster, while 8 halves per vec4<u32> load streamed ~1.5x the weights
+ * per second. B rows past N are clamped (computed, not stored); A rows past M likewise.
+ */
+export function gemvWgsl(s: { vec: boolean; f16: boolean }, MT: number, R: number, WG: number): string {
+  const { vec, f16 } = s;
+  const ms = [...Array(MT).keys()];
+  const rs = [...Array(R).keys()];
+  const acc = vec ? 'vec4f' : 'f32';
+  // Elements of A and B (along K) per step: vec4 of f32, or two vec4s of A against 8 halves of B.
+  const step = vec ? (f16 ? 8 : 4) : 1;
+  const L: string[] = [];
+  for (const r of rs) L.push(`let n${r} = wid.x * ${WG * R}u + ${WG * r}u + lid;`);
+  for (const r of rs) L.push(`let bRow${r} = b0 + min(n${r}, p.N - 1u) * p.K;`);
+  for (const m of ms) L.push(`let aRow${m} = a0 + min(m0 + ${m}u, p.M - 1u) * p.K;`);
+  for (const m of ms) for (const r of rs) L.push(`var acc${m}_${r} = ${acc}(0.0);`);
+  // vec: K % step == 0 and every row start aligned to a step, so the indices divide exactly.
+  const body: string[] = [];
+  for (const m of ms) {
+    if (!vec) body.push(`let a${m} = A[aRow${m} + k];`);
+    else if (!f16) body.push(`let a${m} = A[(aRow${m} + k) / 4u];`);
+    else body.push(`let a${m} = A[(aRow${m} + k) / 4u];`, `let a${m}h = A[(aRow${m} + k) / 4u + 1u];`);
+  }
+  for (const r of rs) {
+    if (!f16) body.push(`let b${r} = B[${vec ? `(bRow${r} + k) / 4u` : `bRow${r} + k`}];`);
+    else if (vec) {
+      body.push(`let w${r} = B[(bRow${r} + k) / 8u];`);
+      body.push(`let b${r} = vec4f(unpack2x16float(w${r}.x), unpack2x16float(w${r}.y));`);
+      body.push(`let b${r}h = vec4f(unpack2x16float(w${r}.z), unpack2x16float(w${r}.w));`);
+    } else {
+      body.push(`let e${r} = bRow${r} + k;`);
+      body.push(`let w${r} = unpack2x16float(B[e${r} / 2u]);`);
+      body.push(`let b${r} = select(w${r}.x, w${r}.y, (e${r} & 1u) != 0u);`);
+    }
+    for (const m of ms) {
+      body.push(`acc${m}_${r} = fma(a${m}, b${r}, acc${m}_${r});`);
+      if (f16 && vec) body.push(`acc${m}_${r} = fma(a${m}h, b${r}h, acc${m}_${r});`);
+    }
+  }
+  const stores: string[] = [];
+  for (const r of rs) stores.push(`let bv${r} = select(0.0, bias[min(n${r}, p.N - 1u)], (p.flags & 1u) != 0u);`);
+  for (const m of ms) {
+    for (const r of rs) {
+      const dot = vec ? `dot(acc${m}_${r}, vec4f(1.0))` : `acc${m}_${r}`;
+      stores.push(
+        `{ var v = fma(p.alpha, ${dot}, bv${r}); if ((p.flags & 2u) != 0u) { v = max(v, 0.0); }` +
+          ` if (m0 + ${m}u < p.M && n${r} < p.N) { let i = c0 + (m0 + ${m}u) * p.N + n${r}; if ((p.flags & 4u) != 0u) { v += C[i]; } C[i] = v; } }`,
+      );
+    }
+  }
+  const bType = f16 ? (vec ? 'vec4<u32>' : 'u32') : vec ? 'vec4f' : 'f32';
+  return /* wgsl */ `
+${paramsStruct}
+@group(0) @binding(0) var<storage, read> A: array<${vec ? 'vec4f' : 'f32'}>;
+@group(0) @binding(1) var<storage, read> B: array<${bType}>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(4) var<uniform> p: P;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let m0 = wid.y * ${MT}u;
+  let a0 = p.offA + wid.z * p.sA;
+  let b0 = p.offB + wid.z * p.sB;
+  let c0 = p.offC + wid.z * p.sC;
+  ${L.join('\n  ')}
+  for (var k = 0u; k < p.K; k += ${step}u) {
+    ${body.join('\n    ')}
+  }
+  ${stores.join('\n  ')}
+}`;
+}
+
 // Tile of the subgroup kernel (see subgroupMatmulWgsl), compared in bench/matmulVariants.ts: TM 32
 // and one vec4 of columns per lane was the fastest on lavapipe; taller or wider blocks load fewer
 // elements per FMA but spill more accumulators and took seconds longer to compile. The scalar
@@ -277,7 +367,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 const SUBGROUP_TM = 32;
 const SUBGROUP_CV = 1;
 
-function defaultVariant(gpu: Gpu): MatmulVariant {
+// The gemv kernel serves M <= GEMV_MAX_M by default, compiled for the smallest MT in GEMV_MT
+// holding M (more rows take more workgroups along y, each streaming B again). Rows of B per
+// invocation R: measured in bench/gemvVariants.ts at MT = 1 on lavapipe (CPU-time estimates, the
+// machine being shared), 8 rows streamed 1.1-1.5x faster than 4 in f32 and f16 and 16 rows
+// spilled (slower, compiling for ~1 s); R·MT = 8 accumulators keeps that register budget for
+// larger MT. Against the subgroup kernel at N 4096, K 1024 (CPU ms): M 1: 5.9 vs 16.6; M 2: 3.7 vs
+// 17; M 4: 7.1 vs 13; M 8 (MT 8, R 1): 28 vs 11, hence the cut at 4. WG: lavapipe's subgroup size
+// (8) runs a workgroup as one SIMD pass; hardware GPUs get 64.
+const GEMV_MT = [1, 2, 4];
+const GEMV_MAX_M = 4;
+const gemvRows = (MT: number) => Math.max(1, 8 / MT);
+
+function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number): MatmulVariant {
+  if (layout === 'nt' && M <= GEMV_MAX_M) return 'gemv';
   const { isSoftware, subgroupMinSize: lo, subgroupMaxSize: hi } = gpu.adapter;
   return gpu.features.subgroups && isSoftware && lo === hi && lo >= 4 && SUBGROUP_TM % lo === 0 ? 'subgroup' : 'tiled';
 }
@@ -287,41 +390,67 @@ function defaultVariant(gpu: Gpu): MatmulVariant {
  * strided items. Any M, N, K ≥ 1.
  */
 export function matmul(gpu: Gpu, args: MatmulArgs): void {
-  const { a, b, c, M, N, K, layout = 'nn', batch = 1, bias, relu = false, accumulate = false, alpha = 1 } = args;
+  const { a, b, c, M, N, K, layout = 'nn', batch = 1, bias, relu = false, accumulate = false, alpha = 1, bDtype = 'f32' } = args;
   const { offsetA = 0, offsetB = 0, offsetC = 0, strideA = M * K, strideB = K * N, strideC = M * N } = args;
   if (M < 1 || N < 1 || K < 1 || batch < 1) throw new Error(`kiln: matmul needs M, N, K, batch >= 1 (got ${M}, ${N}, ${K}, ${batch})`);
-  const variant = args.variant ?? defaultVariant(gpu);
+  const variant = args.variant ?? defaultVariant(gpu, layout, M);
+  const spanB = offsetB + (batch - 1) * strideB + K * N;
+  const f16 = bDtype === 'f16';
+  if (f16 && variant !== 'gemv') {
+    // Widened from element 0 so that offsets and strides keep their meaning.
+    const wide = gpu.alloc(4 * spanB, 'matmul-b-f32');
+    f16ToF32(gpu, { src: b, dst: wide, n: spanB });
+    matmul(gpu, { ...args, b: wide, bDtype: 'f32', variant });
+    gpu.release(wide);
+    return;
+  }
   const SG = gpu.adapter.subgroupMinSize;
   if (variant === 'subgroup' && (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize || SUBGROUP_TM % SG !== 0)) {
     throw new Error(`kiln: matmul variant 'subgroup' needs the subgroups feature and one subgroup size dividing ${SUBGROUP_TM}`);
   }
+  if (variant === 'gemv' && layout !== 'nt') throw new Error(`kiln: matmul variant 'gemv' is for layout 'nt' (got '${layout}')`);
   const four = (...xs: number[]) => xs.every((x) => x % 4 === 0);
-  const sub = variant === 'subgroup';
-  // vec4 rows need every row start of every batch item 16-byte aligned, in all three operands.
-  const vec = sub && four(offsetA, strideA, offsetB, strideB, offsetC, strideC, N, layout === 'tn' ? M : K, layout === 'nt' ? K : N);
-  const name = `${layout}${vec ? '-vec4' : ''}`;
-  const TM = vec ? SUBGROUP_TM : SG;
-  const pipeline = sub
-    ? gpu.pipeline(`matmul-subgroup(${name})`, subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV))
-    : gpu.pipeline(`matmul-tiled(${name})`, tiledMatmulWgsl({ layout, vec }));
+  let pipeline: GPUComputePipeline;
+  let name: string;
+  let workgroups: [number, number, number];
+  if (variant === 'gemv') {
+    // vec4 loads need the rows of A and B (along K) 16-byte aligned; C is stored per element.
+    const vec = four(offsetA, strideA, offsetB, strideB, K) && (!f16 || [offsetB, strideB, K].every((x) => x % 8 === 0));
+    const MT = GEMV_MT.find((x) => x >= M) ?? GEMV_MT[GEMV_MT.length - 1];
+    const R = gemvRows(MT);
+    const WG = gpu.adapter.isSoftware ? 8 : 64;
+    name = `nt${vec ? '-vec4' : ''}${f16 ? '-f16' : ''},MT=${MT}`;
+    pipeline = gpu.pipeline(`matmul-gemv(${name},R=${R},WG=${WG})`, gemvWgsl({ vec, f16 }, MT, R, WG));
+    workgroups = [Math.ceil(N / (WG * R)), Math.ceil(M / MT), batch];
+  } else {
+    const sub = variant === 'subgroup';
+    // vec4 rows need every row start of every batch item 16-byte aligned, in all three operands.
+    const vec = sub && four(offsetA, strideA, offsetB, strideB, offsetC, strideC, N, layout === 'tn' ? M : K, layout === 'nt' ? K : N);
+    name = `${layout}${vec ? '-vec4' : ''}`;
+    const TM = vec ? SUBGROUP_TM : SG;
+    pipeline = sub
+      ? gpu.pipeline(`matmul-subgroup(${name})`, subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV))
+      : gpu.pipeline(`matmul-tiled(${name})`, tiledMatmulWgsl({ layout, vec }));
+    const tileN = sub ? 4 * SG * SUBGROUP_CV : 64;
+    const tileM = sub ? TM : 64;
+    workgroups = [Math.ceil(N / tileN), Math.ceil(M / tileM), batch];
+  }
   const span = (off: number, stride: number, size: number) => 4 * (off + (batch - 1) * stride + size);
   // Without a bias the shader never reads binding 2; A stands in (two read-only bindings may alias).
   const bindings = [
     { buffer: a, size: span(offsetA, strideA, M * K) },
-    { buffer: b, size: span(offsetB, strideB, K * N) },
+    { buffer: b, size: f16 ? 4 * Math.ceil(spanB / 2) : 4 * spanB },
     bias ? { buffer: bias, size: 4 * N } : { buffer: a, size: 4 },
     { buffer: c, size: span(offsetC, strideC, M * N) },
   ];
   const flags = (bias ? 1 : 0) | (relu ? 2 : 0) | (accumulate ? 4 : 0);
-  const tileN = sub ? 4 * SG * SUBGROUP_CV : 64;
-  const tileM = sub ? TM : 64;
   gpu.dispatch({
     kernel: `matmul-${variant}(${name},M=${M},N=${N},K=${K},batch=${batch},flags=${flags})`,
     pipeline,
     bindings,
     params: new Params().u32(M).u32(N).u32(K).u32(offsetA).u32(offsetB).u32(offsetC).u32(strideA).u32(strideB).u32(strideC).f32(alpha).u32(flags).bytes(),
-    workgroups: [Math.ceil(N / tileN), Math.ceil(M / tileM), batch],
-    cost: { flops: 2 * batch * M * N * K, bytes: 4 * batch * (M * K + K * N + (accumulate ? 2 : 1) * M * N) },
+    workgroups,
+    cost: { flops: 2 * batch * M * N * K, bytes: 4 * batch * (M * K + (f16 ? 0.5 : 1) * K * N + (accumulate ? 2 : 1) * M * N) },
   });
 }
 

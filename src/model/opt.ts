@@ -78,6 +78,18 @@ interface AttentionPlan {
 export interface LoadOptions {
   /** The device to use; by default one is created and owned (destroyed by dispose()). */
   gpu?: Gpu;
+  /**
+   * 'f16' keeps the linear layers' weights (attention and MLP projections, project_in/out) as
+   * halves on the GPU: half their memory and half the bytes each decoding step streams, with f32
+   * arithmetic. Such a model is for inference only (no training, no save). Embeddings, the LM head
+   * (the token embedding), biases and norms stay f32. Default 'f32'.
+   */
+  weightsDtype?: 'f32' | 'f16';
+}
+
+/** How a parameter is stored: `weightsDtype: 'f16'` stores the weight matrices of nn.Linear layers as halves. */
+function storedDtype(name: string, opts: LoadOptions): 'f32' | 'f16' {
+  return opts.weightsDtype === 'f16' && /(_proj|fc1|fc2|project_in|project_out)\.weight$/.test(name) ? 'f16' : 'f32';
 }
 
 export class OPTForCausalLM {
@@ -127,7 +139,7 @@ export class OPTForCausalLM {
   static async fromConfig(config: OptConfig, opts: LoadOptions & { seed?: number } = {}): Promise<OPTForCausalLM> {
     const gpu = opts.gpu ?? (await Gpu.create());
     const rng = new SeededRandom(opts.seed ?? 0);
-    const params = optParameterSpec(config).map((spec) => uploadParameter(gpu, spec, initialValues(spec, config, rng)));
+    const params = optParameterSpec(config).map((spec) => uploadParameter(gpu, spec, initialValues(spec, config, rng), storedDtype(spec.name, opts)));
     return new OPTForCausalLM(config, gpu, !opts.gpu, params, opts.seed ?? 0);
   }
 
@@ -143,7 +155,7 @@ export class OPTForCausalLM {
     const loaded = new Map<string, Parameter>();
     try {
       for (const { name, data } of streamCheckpointTensors(dir, config)) {
-        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data));
+        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data, storedDtype(name, opts)));
       }
     } catch (err) {
       for (const p of loaded.values()) p.release();
@@ -278,6 +290,7 @@ export class OPTForCausalLM {
     dir: string,
     opts: { tokenizer?: { files(): Record<string, string> }; extraFiles?: Record<string, string | Uint8Array>; dtype?: DType } = {},
   ): Promise<void> {
+    if (this.params.some((p) => p.data.dtype === 'f16')) throw new Error('kiln: a model loaded with f16 weights cannot be saved (load it in f32)');
     const tensors = new Map<string, Float32Array>();
     for (const p of this.params) tensors.set(p.name, await p.data.toArray());
     saveCheckpoint(dir, { config: this.config, tensors, dtype: opts.dtype, tokenizerFiles: opts.tokenizer?.files(), extraFiles: opts.extraFiles });

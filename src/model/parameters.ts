@@ -5,6 +5,7 @@
  */
 import { Tensor, elementCount } from '../autograd/tensor.js';
 import type { Gpu } from '../kernels/device.js';
+import { f32ToF16Bits } from './dtypes.js';
 import { fill } from '../kernels/elementwise.js';
 import type { OptConfig } from './config.js';
 import type { ParameterSpec } from './parameterSpec.js';
@@ -65,10 +66,14 @@ export function initialValues(spec: ParameterSpec, config: OptConfig, rng: Seede
   return values;
 }
 
-/** Uploads one parameter's values. */
-export function uploadParameter(gpu: Gpu, spec: ParameterSpec, data: Float32Array): Parameter {
+/** Uploads one parameter's values, in f32 or (inference weights) rounded to f16 and packed two per u32. */
+export function uploadParameter(gpu: Gpu, spec: ParameterSpec, data: Float32Array, dtype: 'f32' | 'f16' = 'f32'): Parameter {
   if (data.length !== elementCount(spec.shape)) {
     throw new Error(`kiln: ${spec.name} has ${data.length} values, its shape [${spec.shape}] needs ${elementCount(spec.shape)}`);
   }
-  return new Parameter(spec.name, spec.shape, spec.decay, Tensor.fromArray(gpu, data, spec.shape, spec.name));
+  if (dtype === 'f32') return new Parameter(spec.name, spec.shape, spec.decay, Tensor.fromArray(gpu, data, spec.shape, spec.name));
+  const halves = new Uint16Array(data.length + (data.length % 2));
+  for (let i = 0; i < data.length; i++) halves[i] = f32ToF16Bits(data[i]!);
+  const buffer = gpu.upload(new Uint32Array(halves.buffer), spec.name);
+  return new Parameter(spec.name, spec.shape, spec.decay, new Tensor(gpu, buffer, spec.shape, 'f16'));
 }

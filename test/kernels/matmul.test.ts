@@ -6,6 +6,7 @@ import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
 import { matmulRef } from '../reference/matmul.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtypes.js';
 
 const gpu = useGpu();
 
@@ -27,6 +28,8 @@ interface Case {
   accumulate: boolean;
   alpha: number;
   seed: number;
+  /** B as IEEE halves packed two per u32 (the reference multiplies by the same rounded values). */
+  bF16?: boolean;
 }
 
 const plain = { batch: 1, offsetA: 0, offsetB: 0, offsetC: 0, padA: 0, padB: 0, padC: 0, bias: false, relu: false, accumulate: false, alpha: 1, seed: 1 };
@@ -39,7 +42,7 @@ function data(n: number, seed: number): Float32Array {
 }
 
 /** Runs the kernel and the float64 reference on one case; also checks C outside the written blocks is untouched. */
-async function check(c: Case, variant: MatmulVariant): Promise<void> {
+async function check(c: Case, variant: MatmulVariant | undefined): Promise<void> {
   const g = gpu();
   const { M, N, K, layout, batch } = c;
   const strideA = M * K + c.padA;
@@ -47,16 +50,21 @@ async function check(c: Case, variant: MatmulVariant): Promise<void> {
   const strideC = M * N + c.padC;
   const a = data(c.offsetA + batch * strideA, c.seed);
   const b = data(c.offsetB + batch * strideB, c.seed + 1);
+  const halves = new Uint16Array(b.length + (b.length % 2));
+  if (c.bF16) {
+    halves.set(Array.from(b, f32ToF16Bits));
+    b.set(Array.from(halves.subarray(0, b.length), f16BitsToF32));
+  }
   const c0 = data(c.offsetC + batch * strideC, c.seed + 2);
   const bias = data(N, c.seed + 3);
   const ba = uploadF32(g, a);
-  const bb = uploadF32(g, b);
+  const bb = c.bF16 ? g.upload(new Uint32Array(halves.buffer)) : uploadF32(g, b);
   const bc = uploadF32(g, c0);
   const bbias = c.bias ? uploadF32(g, bias) : undefined;
   matmul(g, {
     a: ba, b: bb, c: bc, M, N, K, layout, batch, strideA, strideB, strideC,
     offsetA: c.offsetA, offsetB: c.offsetB, offsetC: c.offsetC,
-    bias: bbias, relu: c.relu, accumulate: c.accumulate, alpha: c.alpha, variant,
+    bias: bbias, relu: c.relu, accumulate: c.accumulate, alpha: c.alpha, variant, bDtype: c.bF16 ? 'f16' : 'f32',
   });
   const got = await g.readF32(bc, 0, c0.length);
   [ba, bb, bc, ...(bbias ? [bbias] : [])].forEach((x) => g.release(x));
@@ -75,17 +83,17 @@ async function check(c: Case, variant: MatmulVariant): Promise<void> {
       }
     }
   }
-  const what = `${variant} ${layout} M=${M} N=${N} K=${K} batch=${batch}${c.bias ? ' +bias' : ''}${c.relu ? ' +relu' : ''}${c.accumulate ? ' +acc' : ''} alpha=${c.alpha}`;
+  const what = `${variant ?? 'default'}${c.bF16 ? ' f16 B' : ''} ${layout} M=${M} N=${N} K=${K} batch=${batch}${c.bias ? ' +bias' : ''}${c.relu ? ' +relu' : ''}${c.accumulate ? ' +acc' : ''} alpha=${c.alpha}`;
   expectClose(got, want, TOLERANCE.f32, what);
 }
 
 // Shapes off every tile size, half the time forced to multiples of 4 (with offsets and strides to
 // match) so that the vec4 shader is drawn as often as the scalar one.
-function caseArb(layout: MatmulLayout): fc.Arbitrary<Case> {
+function caseArb(layout: MatmulLayout, maxM = 40): fc.Arbitrary<Case> {
   return fc
     .record({
       aligned: fc.boolean(),
-      M: dim(40),
+      M: dim(maxM),
       N: dim(70),
       K: dim(70),
       batch: fc.integer({ min: 1, max: 3 }),
@@ -111,26 +119,42 @@ function caseArb(layout: MatmulLayout): fc.Arbitrary<Case> {
     });
 }
 
-const layouts: MatmulLayout[] = ['nn', 'nt', 'tn'];
-const variants: MatmulVariant[] = ['subgroup', 'tiled'];
+const variants: MatmulVariant[] = ['subgroup', 'tiled', 'gemv'];
 
 for (const variant of variants) {
   describe(`matmul (${variant})`, () => {
     const skip = () => variant === 'subgroup' && !gpu().features.subgroups;
+    // gemv is the 'nt' kernel for few rows of A: mostly M <= 8 (its automatic range is M <= 4; up
+    // to 8 several row tiles), sometimes more.
+    const gemv = variant === 'gemv';
+    const layouts: MatmulLayout[] = gemv ? ['nt'] : ['nn', 'nt', 'tn'];
     for (const layout of layouts) {
       it(`${layout}: matches the float64 reference over random shapes, batches, offsets and epilogues`, async (ctx) => {
         if (skip()) ctx.skip('the device has no subgroups feature');
-        await fc.assert(fc.asyncProperty(caseArb(layout), (c) => check(c, variant)), { numRuns: 12 });
+        const small = fc.tuple(caseArb(layout, 8), fc.boolean()).map(([c, bF16]) => ({ ...c, bF16 }));
+        const arb = gemv ? fc.oneof({ weight: 3, arbitrary: small }, { weight: 1, arbitrary: caseArb(layout, 20) }) : caseArb(layout);
+        await fc.assert(fc.asyncProperty(arb, (c) => check(c, variant)), { numRuns: gemv ? 24 : 12 });
       });
 
       it(`${layout}: fixed cases (plain, bias+relu, accumulate with alpha, batched with offsets)`, async (ctx) => {
         if (skip()) ctx.skip('the device has no subgroups feature');
         await check({ ...plain, layout, M: 1, N: 1, K: 1 }, variant);
+        await check({ ...plain, layout, M: 1, N: 45, K: 13, bias: true, relu: true, seed: 3 }, variant);
+        await check({ ...plain, layout, M: 3, N: 71, K: 36, accumulate: true, alpha: 0.5, seed: 4 }, variant);
         await check({ ...plain, layout, M: 33, N: 67, K: 17, bias: true, relu: true }, variant);
         await check({ ...plain, layout, M: 36, N: 68, K: 20, accumulate: true, alpha: -2, seed: 5 }, variant);
         await check({ ...plain, layout, M: 7, N: 12, K: 64, batch: 3, offsetA: 4, offsetB: 8, offsetC: 12, padA: 4, padC: 8, bias: true, seed: 9 }, variant);
       });
     }
+
+    it('reads B as packed f16 (gemv directly, the others through a widened copy)', async (ctx) => {
+      if (skip()) ctx.skip('the device has no subgroups feature');
+      const layout = 'nt';
+      await check({ ...plain, layout, M: 12, N: 40, K: 24, offsetB: 8, relu: true, bF16: true, seed: 7 }, variant);
+      if (!gemv) return; // the widened copy is all that differs from the f32 path
+      await check({ ...plain, layout, M: 1, N: 37, K: 64, bias: true, bF16: true }, variant);
+      await check({ ...plain, layout, M: 2, N: 29, K: 13, batch: 2, offsetB: 3, padB: 5, accumulate: true, alpha: -2, bF16: true, seed: 6 }, variant);
+    });
 
     it('shares one B across the batch with strideB = 0', async (ctx) => {
       if (skip()) ctx.skip('the device has no subgroups feature');
@@ -139,17 +163,45 @@ for (const variant of variants) {
       const a = data(batch * M * K, 3);
       const b = data(K * N, 4);
       const [ba, bb, bc] = [uploadF32(g, a), uploadF32(g, b), g.alloc(4 * batch * M * N)];
-      matmul(g, { a: ba, b: bb, c: bc, M, N, K, batch, strideB: 0, variant });
+      const layout = gemv ? 'nt' : 'nn';
+      matmul(g, { a: ba, b: bb, c: bc, M, N, K, layout, batch, strideB: 0, variant });
       const got = await g.readF32(bc, 0, batch * M * N);
       [ba, bb, bc].forEach((x) => g.release(x));
       const want = new Float64Array(batch * M * N);
-      for (let z = 0; z < batch; z++) want.set(matmulRef(a.subarray(z * M * K, (z + 1) * M * K), b, M, N, K), z * M * N);
+      for (let z = 0; z < batch; z++) want.set(matmulRef(a.subarray(z * M * K, (z + 1) * M * K), b, M, N, K, layout), z * M * N);
       expectClose(got, want, TOLERANCE.f32, `${variant} strideB=0`);
     });
   });
 }
 
 describe('matmul variant choice', () => {
+  it("routes 'nt' with M <= 4 to gemv and larger M to the tile kernels", async () => {
+    const g = gpu();
+    const kernels: string[] = [];
+    const dispatch = g.dispatch.bind(g);
+    g.dispatch = (d) => {
+      kernels.push(d.kernel);
+      dispatch(d);
+    };
+    try {
+      for (const [M, layout] of [[1, 'nt'], [4, 'nt'], [5, 'nt'], [1, 'nn'], [1, 'tn']] as const) {
+        await check({ ...plain, layout, M, N: 37, K: 24, bias: true }, undefined);
+      }
+    } finally {
+      g.dispatch = dispatch;
+    }
+    const chosen = kernels.filter((k) => k.startsWith('matmul')).map((k) => k.slice(0, k.indexOf('(')));
+    expect(chosen.slice(0, 2)).toEqual(['matmul-gemv', 'matmul-gemv']);
+    expect(chosen.slice(2)).not.toContain('matmul-gemv');
+  });
+
+  it("refuses 'gemv' for layouts other than 'nt'", () => {
+    const g = gpu();
+    const x = g.alloc(16);
+    expect(() => matmul(g, { a: x, b: x, c: x, M: 1, N: 1, K: 1, layout: 'nn', variant: 'gemv' })).toThrow(/'nt'/);
+    g.release(x);
+  });
+
   it('2x3 by 3x2 with the default variant', async () => {
     const g = gpu();
     const [ba, bb, bc] = [uploadF32(g, [1, 2, 3, 4, 5, 6]), uploadF32(g, [7, 8, 9, 10, 11, 12]), g.alloc(16)];
