@@ -24,6 +24,9 @@ import { Params } from './params.js';
 
 /** Query (or key) rows per workgroup: one per lane. */
 const ROWS = 64;
+// Decoding from a KV cache has Tq = 1: with 64 query rows per workgroup, 63 lanes would work for
+// nothing (measured: 24-25 ms per call at Tk = 145 against 2.5 ms with 8 rows).
+const DECODE_ROWS = 8;
 /** Workgroup memory budget for the staged tiles (lavapipe and most GPUs allow 32 KiB). */
 const TILE_BYTES = 16384;
 
@@ -31,6 +34,8 @@ interface Spec {
   HS: number;
   /** rows of the other side staged per tile */
   tile: number;
+  /** query rows per workgroup (forward only; default ROWS) */
+  rows?: number;
 }
 
 // Optional inputs and modes are runtime flags, not shader variants: lavapipe compiles an HS = 64
@@ -99,6 +104,7 @@ const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff:
 
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
+  const rows = s.rows ?? ROWS;
   const list: [string, string, 'read' | 'read_write'][] = [
     ['q', rowType(HS), 'read'],
     ['k', rowType(HS), 'read'],
@@ -115,7 +121,7 @@ var<workgroup> kT: array<Row, ${BK}>;
 var<workgroup> vT: array<Row, ${BK}>;
 var<workgroup> keyOk: array<u32, ${BK}>;
 var<workgroup> keySeg: array<u32, ${BK}>;
-var<workgroup> flags: array<u32, ${ROWS}>;
+var<workgroup> flags: array<u32, ${rows}>;
 var<workgroup> anyBlind: u32;
 var<private> qi: Row;
 var<private> o: Row;
@@ -125,7 +131,7 @@ var<private> l: f32;
 // Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
   workgroupBarrier();
-  for (var e = lid; e < ${BK}u * HS4; e += ${ROWS}u) {
+  for (var e = lid; e < ${BK}u * HS4; e += ${rows}u) {
     let jj = e / HS4;
     let d = e % HS4;
     let j = kt + jj;
@@ -133,7 +139,7 @@ fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
     kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
     vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
   }
-  for (var jj = lid; jj < ${BK}u; jj += ${ROWS}u) {
+  for (var jj = lid; jj < ${BK}u; jj += ${rows}u) {
     let j = kt + jj;
     keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
     keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
@@ -159,11 +165,11 @@ fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
   }
 }
 
-@compute @workgroup_size(${ROWS})
+@compute @workgroup_size(${rows})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let b = wid.y / p.NH;
   let h = wid.y % p.NH;
-  let q0 = wid.x * ${ROWS}u;
+  let q0 = wid.x * ${rows}u;
   let i = q0 + lid;
   let live = i < p.Tq;
   let iq = min(i, p.Tq - 1u);
@@ -174,7 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   l = 0.0;
   let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
   // Causal bound: no key after the tile's last query position is visible to any of its rows.
-  let kEnd = min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff);
+  let kEnd = min(p.Tk, min(q0 + ${rows}u, p.Tq) + p.qOff);
   for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
   // A row that saw no key attends to all Tk keys, the causally hidden ones included: continue
   // over the rest of the keys if any row of the tile needs it (they add exactly 0 to the others).
@@ -182,7 +188,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   if (lid == 0u) {
     var seen = 0u;
-    for (var r = 0u; r < ${ROWS}u; r++) { seen |= flags[r]; }
+    for (var r = 0u; r < ${rows}u; r++) { seen |= flags[r]; }
     anyBlind = seen;
   }
   let blind = workgroupUniformLoad(&anyBlind);
@@ -246,9 +252,10 @@ export function attentionForward(
   const C = NH * HS;
   const opt = optionalBindings(gpu, a, kvRows, Tk);
   const lseDummy = a.lse ? null : gpu.alloc(16, 'attention-unused');
+  const rows = Tq <= DECODE_ROWS ? DECODE_ROWS : ROWS;
   gpu.dispatch({
     kernel: `attentionForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk})`,
-    pipeline: gpu.pipeline('attentionForward', forwardWgsl({ HS, tile: tileFor(HS) })),
+    pipeline: gpu.pipeline('attentionForward', forwardWgsl({ HS, tile: tileFor(HS), rows })),
     bindings: [
       { buffer: a.q, size: B * Tq * C * 4 },
       { buffer: a.k, size: B * kvRows * C * 4 },
@@ -258,7 +265,7 @@ export function attentionForward(
       ...opt.list,
     ],
     params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
-    workgroups: [Math.ceil(Tq / ROWS), B * NH],
+    workgroups: [Math.ceil(Tq / rows), B * NH],
     cost: { flops: 4 * B * NH * Tq * (Tk - Tq / 2) * HS, bytes: 4 * B * C * (2 * Tq + 2 * Tk) },
   });
   opt.release();
