@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KilnPolicy, cutAtStop, type GenerateOptions, type GenerativeModel, type TextTokenizer } from '../../src/eval/policies/kiln.js';
+import type { GenerateOptions } from '../../src/model/generate.js';
+import { KilnPolicy, cutAtStop, type GenerativeModel, type TextTokenizer } from '../../src/eval/policies/kiln.js';
 import type { PolicyRequest } from '../../src/eval/policy.js';
 
 /** One "token" per character: enough to check lengths, batching and decoding. */

@@ -8,25 +8,16 @@
  * of the system prompt; kiln refuses instead and reports it: a prompt longer than
  * `maxPositions − maxNewTokens` tokens is a `context_overflow`, counted in the report.
  *
- * The model and tokenizer are typed structurally, so this compiles and is testable without the
- * model package.
+ * The model and tokenizer are typed structurally (with the model's own GenerateOptions), so tests
+ * can stand in a scripted model.
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
+import type { GenerateOptions } from '../../model/generate.js';
 import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
 
 export interface TextTokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
-}
-
-export interface GenerateOptions {
-  maxNewTokens: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  seed?: number;
-  stopStrings?: string[];
-  tokenizer?: TextTokenizer;
 }
 
 export interface GenerativeModel {
