@@ -1,7 +1,7 @@
 /**
  * `npm run demo`: kiln end to end with no weights and no network. It generates a small
  * ToolBench-format data set (src/train/demoData.ts), trains a byte-level BPE tokenizer on its
- * training side, builds a tiny OPT from random initialisation, fine-tunes it for one epoch with the
+ * training side, builds a tiny OPT from random initialisation, fine-tunes it (two epochs) with the
  * ordinary trainer (checkpoints, metrics, loss curve), and evaluates the result in the ReAct loop on
  * held-out generated queries against the offline tool simulator, printing the pass-rate table and
  * how often the model's replies parse as Thought / Action / Action Input.
@@ -33,8 +33,11 @@ export const DEMO = {
   evalQueries: 24,
   vocabSize: 1024,
   model: { hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 4, ffnDim: 512, maxPositionEmbeddings: 1024 },
-  // Whole-text loss (as the paper's recipe): the function lists teach the names the actions must copy.
-  train: { lr: 4e-3, batchSize: 4, gradAccum: 1, schedule: 'cosine' as const, warmupSteps: 10, weightDecay: 0.01, maxLength: 1024, lossOn: 'all' as const },
+  // Loss on the assistant turns, two epochs: with whole-text loss and one epoch the tiny model spent
+  // itself on the long, predictable system prompts and, teacher-forced on its own training data,
+  // still began every reply with `Action` (0% parsed); this recipe made it write Thought/Action/
+  // Action Input (measured: loss 6.12 -> 1.35, parse rate 12.5% and 20% in two groups, 5.5 minutes).
+  train: { lr: 5e-3, epochs: 2, batchSize: 4, gradAccum: 1, schedule: 'cosine' as const, warmupSteps: 10, weightDecay: 0.01, maxLength: 1024, lossOn: 'assistant' as const },
 };
 
 function banner(text: string): void {
@@ -84,7 +87,7 @@ async function main(): Promise<number> {
     await model.save(initDir, { tokenizer });
     model.dispose();
 
-    banner('3/4 fine-tuning (one epoch of SFT)');
+    banner(`3/4 fine-tuning (${DEMO.train.epochs} epochs of SFT)`);
     const options: TrainOptions = validateOptions({
       ...DEFAULTS,
       ...DEMO.train,
