@@ -102,6 +102,28 @@ const rowType = (HS: number) => (HS % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
 // Params shared by all kernels. qOff = Tk - Tq: query i sits at absolute position i + qOff.
 const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff: u32, scale: f32, invTk: f32, flags: u32 }`;
 
+/**
+ * WGSL that stages keys kt..kt+BK of (b, h) into workgroup memory (kT, vT, and the keys' mask and
+ * segment), `lanes` lanes striding over the tile; forward and dQ both walk key tiles this way.
+ */
+function stageKeyTile(BK: number, HS: number, lanes: number): string {
+  return `  workgroupBarrier();
+  for (var e = lid; e < ${BK}u * HS4; e += ${lanes}u) {
+    let jj = e / HS4;
+    let d = e % HS4;
+    let j = kt + jj;
+    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
+    kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
+    vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
+  }
+  for (var jj = lid; jj < ${BK}u; jj += ${lanes}u) {
+    let j = kt + jj;
+    keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
+    keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
+  }
+  workgroupBarrier();`;
+}
+
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
   const rows = s.rows ?? ROWS;
@@ -130,21 +152,7 @@ var<private> l: f32;
 
 // Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
-  workgroupBarrier();
-  for (var e = lid; e < ${BK}u * HS4; e += ${rows}u) {
-    let jj = e / HS4;
-    let d = e % HS4;
-    let j = kt + jj;
-    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
-    kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
-    vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
-  }
-  for (var jj = lid; jj < ${BK}u; jj += ${rows}u) {
-    let j = kt + jj;
-    keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
-    keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
-  }
-  workgroupBarrier();
+${stageKeyTile(BK, HS, rows)}
   // One key at a time with a lazy rescale (only when the max grows): a score array per lane with
   // the loop unrolled made lavapipe's LLVM take tens of seconds to compile; the runtime trip count
   // keeps the loop rolled, and keys past Tk are never visited.
@@ -320,21 +328,7 @@ var<private> dOi: Row;
 var<private> dq: Row;
 
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32, lse: f32, Di: f32) {
-  workgroupBarrier();
-  for (var e = lid; e < ${BK}u * HS4; e += ${ROWS}u) {
-    let jj = e / HS4;
-    let d = e % HS4;
-    let j = kt + jj;
-    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
-    kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
-    vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
-  }
-  for (var jj = lid; jj < ${BK}u; jj += ${ROWS}u) {
-    let j = kt + jj;
-    keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
-    keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
-  }
-  workgroupBarrier();
+${stageKeyTile(BK, HS, ROWS)}
   let blind = ${BLIND};
   for (var jj = 0u; jj < min(${BK}u, p.Tk - kt); jj++) {
     var qk = 0.0;
