@@ -55,8 +55,8 @@ function check(P: AttentionProblem, x: Inputs, got: Awaited<ReturnType<typeof ru
   if (!got.dQ) return;
   const b = attentionBackwardReference(P, x.q, x.k, x.v, x.dOut);
   const add = (a: Float64Array) => (prior ? a.map((v, i) => v + prior[i]) : a);
-  expectClose(got.dQ, add(b.dQ), TOLERANCE.f32Reduction, 'dQ');
-  expectClose(got.dK!, add(b.dK), TOLERANCE.f32Reduction, 'dK');
+  expectClose(got.dQ, add(b.dQ), TOLERANCE.f32Reduction, 'dQ', b.dQTermScale);
+  expectClose(got.dK!, add(b.dK), TOLERANCE.f32Reduction, 'dK', b.dKTermScale);
   expectClose(got.dV!, add(b.dV), TOLERANCE.f32Reduction, 'dV');
 }
 

@@ -65,13 +65,17 @@ export function attentionReference(P: AttentionProblem, q: ArrayLike<number>, k:
  * dQ, dK, dV for upstream dOut, as PyTorch's autograd computes them through HF's `scores + mask`:
  * dS = P·(dP − D) for every key. That is zero wherever P is 0, but a row with no visible key has
  * P = 1/Tk everywhere, so its q and k receive gradient even though its output does not depend on
- * them numerically (finite differences see zero there).
+ * them numerically (finite differences see zero there). dQTermScale and dKTermScale are the largest
+ * Σ|term| of an element, the scale float32 rounding errs relative to.
  */
 export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>, dOut: ArrayLike<number>) {
   const C = P.NH * P.HS;
   const dQ = new Float64Array(P.B * P.Tq * C);
   const dK = new Float64Array(P.B * P.kvRows * C);
   const dV = new Float64Array(P.B * P.kvRows * C);
+  // Σ|term| per element of dQ and dK: their sums cancel (Σ_j dS·k), so float32 errs relative to these.
+  const dQTerms = new Float64Array(P.B * P.Tq * C);
+  const dKTerms = new Float64Array(P.B * P.kvRows * C);
   for (let b = 0; b < P.B; b++)
     for (let h = 0; h < P.NH; h++)
       for (let i = 0; i < P.Tq; i++) {
@@ -89,12 +93,16 @@ export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<num
         }
         for (let j = 0; j < P.Tk; j++) {
           const ds = pr[j] * (dP[j] - D) * P.scale;
+          const dsBound = Math.abs(pr[j] * P.scale) * (Math.abs(dP[j]) + Math.abs(D));
           const kj = (b * P.kvRows + j) * C + h * P.HS;
           for (let c = 0; c < P.HS; c++) {
             dQ[qi + c] += ds * k[kj + c];
             dK[kj + c] += ds * q[qi + c];
+            dQTerms[qi + c] += dsBound * Math.abs(k[kj + c]);
+            dKTerms[kj + c] += dsBound * Math.abs(q[qi + c]);
           }
         }
       }
-  return { dQ, dK, dV };
+  const max = (a: Float64Array) => a.reduce((m, v) => Math.max(m, v), 0);
+  return { dQ, dK, dV, dQTermScale: max(dQTerms), dKTermScale: max(dKTerms) };
 }
