@@ -4,6 +4,7 @@ import { attentionBackward, attentionForward } from '../../src/kernels/attention
 import type { Gpu } from '../../src/kernels/device.js';
 import { dim, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
+import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
 import { attentionBackwardReference, attentionReference, type AttentionProblem } from '../reference/attention.js';
@@ -161,14 +162,7 @@ describe('attention', () => {
     const got = await run(gpu(), P, x);
     const loss = (q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>) => attentionReference(P, q, k, v).out.reduce((s, o, i) => s + o * x.dOut[i], 0);
     const h = 1e-6;
-    const fd = (arr: Float32Array, f: (a: Float64Array) => number) =>
-      Array.from(arr, (_, i) => {
-        const plus = Float64Array.from(arr);
-        const minus = Float64Array.from(arr);
-        plus[i] += h;
-        minus[i] -= h;
-        return (f(plus) - f(minus)) / (2 * h);
-      });
+    const fd = (arr: Float32Array, f: (a: Float64Array) => number) => centralDifference(arr, f, h);
     expectClose(got.dQ!, fd(x.q, (q) => loss(q, x.k, x.v)), TOLERANCE.finiteDifference, 'dQ');
     expectClose(got.dK!, fd(x.k, (k) => loss(x.q, k, x.v)), TOLERANCE.finiteDifference, 'dK');
     expectClose(got.dV!, fd(x.v, (v) => loss(x.q, x.k, v)), TOLERANCE.finiteDifference, 'dV');
