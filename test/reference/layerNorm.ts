@@ -17,30 +17,42 @@ export function layerNormReference(x: ArrayLike<number>, gamma: ArrayLike<number
   return { y, mean, rstd };
 }
 
-/** The analytic backward in float64 (dX, dGamma, dBeta for upstream dY). */
+/**
+ * The analytic backward in float64 (dX, dGamma, dBeta for upstream dY). dXTermScale is the largest
+ * rstd·(|g| + mean|g| + |x̂|·mean|g·x̂|) of an element: dX's terms cancel (g − mean g − x̂·mean(g·x̂)),
+ * and float32 errs relative to them, not to the result.
+ */
 export function layerNormBackwardReference(x: ArrayLike<number>, gamma: ArrayLike<number> | null, dY: ArrayLike<number>, rows: number, cols: number, eps: number) {
   const { mean, rstd } = layerNormReference(x, gamma, null, rows, cols, eps);
   const dX = new Float64Array(rows * cols);
   const dGamma = new Float64Array(cols);
   const dBeta = new Float64Array(cols);
+  let dXTermScale = 0;
   for (let r = 0; r < rows; r++) {
     let a = 0;
     let b = 0;
+    let aAbs = 0;
+    let bAbs = 0;
     for (let c = 0; c < cols; c++) {
       const xh = (x[r * cols + c] - mean[r]) * rstd[r];
       const g = dY[r * cols + c] * (gamma ? gamma[c] : 1);
       a += g;
       b += g * xh;
+      aAbs += Math.abs(g);
+      bAbs += Math.abs(g * xh);
       dGamma[c] += dY[r * cols + c] * xh;
       dBeta[c] += dY[r * cols + c];
     }
     a /= cols;
     b /= cols;
+    aAbs /= cols;
+    bAbs /= cols;
     for (let c = 0; c < cols; c++) {
       const xh = (x[r * cols + c] - mean[r]) * rstd[r];
       const g = dY[r * cols + c] * (gamma ? gamma[c] : 1);
       dX[r * cols + c] = rstd[r] * (g - a - xh * b);
+      dXTermScale = Math.max(dXTermScale, rstd[r] * (Math.abs(g) + aAbs + Math.abs(xh) * bAbs));
     }
   }
-  return { dX, dGamma, dBeta };
+  return { dX, dGamma, dBeta, dXTermScale };
 }
