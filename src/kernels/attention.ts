@@ -1,520 +1,86 @@
 import type { Gpu } from './device.js';
-import { Params } from './params.js';
+import { flashAttentionBackward, flashAttentionForward } from './attentionFlash.js';
+import type { AttentionInputs, AttentionVariant } from './attentionMasking.js';
+import { scoreHeadsPerChunk, scoresAttentionBackward, scoresAttentionForward } from './attentionScores.js';
 
-// Causal multi-head attention without the [B, NH, Tq, Tk] score tensor (flash attention: tiles of
-// keys staged in workgroup memory, an online softmax per query row, the log-sum-exp kept for
-// backward). q/out are [B, Tq, NH·HS] and k/v [B, kvRows, NH·HS], the projections' own layout, so
-// head h of row t starts at element t·C + h·HS (C = NH·HS) and no transposes are needed.
-//
-// Masking follows Hugging Face's eager OPT exactly: a hidden score becomes f32's lowest value
-// (not -inf), so a query row that sees no key at all (left padding) has all-equal scores and
-// attends uniformly to all Tk keys, finite, never NaN. The online softmax gets this for free:
-// its running max starts at LOWEST, so a row whose scores are all LOWEST weighs each key
-// exp(0) = 1, while in a row with a visible key a hidden one weighs exp(LOWEST - max) = 0.
-//
-// Backward is PyTorch's autograd through HF's `scores + mask`: dS = P(dP - D) for every key. A
-// hidden key in a row that sees some key has P = 0, so nothing flows; a row that saw no key has
-// P = 1/Tk everywhere, so it passes dV += dOut/Tk and dS = (dP - D)/Tk to q and to every key's k
-// (the golden fixtures' gradients depend on it). Its lse is LOWEST + log Tk, which rounds to
-// LOWEST: that value marks such rows for backward.
-//
-// Lanes own rows (a query row in forward and dQ, a key row in dK/dV) and keep that row, its
-// accumulators and the tile's scores in registers; the other side's rows come from workgroup
-// memory at addresses uniform across lanes, which lavapipe serves as broadcasts.
+export type { AttentionInputs, AttentionVariant } from './attentionMasking.js';
 
-/** Query (or key) rows per workgroup: one per lane. */
-const ROWS = 64;
-// Decoding from a KV cache has Tq = 1: with 64 query rows per workgroup, 63 lanes would work for
-// nothing (measured: 24-25 ms per call at Tk = 145 against 2.5 ms with 8 rows).
-const DECODE_ROWS = 8;
-/** Workgroup memory budget for the staged tiles (lavapipe and most GPUs allow 32 KiB). */
-const TILE_BYTES = 16384;
+// Causal multi-head attention, HF eager OPT's masking (attentionMasking.ts), in two variants:
+// 'flash' (attentionFlash.ts) never forms the scores; 'scores' (attentionScores.ts) runs batched
+// matmuls over score matrices of a chunk of heads at a time. On lavapipe at OPT-350m's training
+// shape (B=1, NH=16, T=512, HS=64) 'scores' is several times faster in both passes (bench/other.ts
+// --only attention); 'flash' serves decoding from a KV cache (Tq < Tk: one or a few query rows,
+// where a matmul would be mostly padding) and sequences so long that one head's scores overflow
+// the scratch budget.
 
-interface Spec {
-  HS: number;
-  /** rows of the other side staged per tile */
-  tile: number;
-  /** query rows per workgroup (forward only; default ROWS) */
-  rows?: number;
-}
-
-// Optional inputs and modes are runtime flags, not shader variants: lavapipe compiles an HS = 64
-// kernel for seconds, so one pipeline per kernel and head size serves every call. An absent mask
-// or segment buffer is bound to a small dummy that the flag keeps unread.
-const HAS_MASK = 1;
-const HAS_SEG = 2;
-const ACCUMULATE = 4;
-const HAS_LSE = 8;
-
-const LOWEST = '-0x1.fffffep+127f'; // f32's lowest finite value, -3.4028235e38
-
-/** Rows staged per tile: two [tile, HS] f32 tiles in TILE_BYTES (32 rows at HS = 64), at most 32. */
-function tileFor(HS: number): number {
-  const t = Math.floor(TILE_BYTES / (2 * 16 * Math.ceil(HS / 4)));
-  return Math.max(1, Math.min(32, t));
-}
+// Up to 8 query rows the flash forward runs its small decoding workgroups and beats the scores'
+// extra dispatches (T = 8, B=1, NH=16, HS=64: 0.17 against 0.42 ms of CPU); from 9 rows, where its
+// workgroups grow to 64 lanes, 'scores' wins both passes (T = 9, B = 3: 0.9 against 1.9 ms
+// forward, 1.9 against 4.4 backward).
+const MIN_SCORES_ROWS = 9;
 
 /**
- * WGSL shared by the kernels: vec4 access to one head's slice of a [rows, C] buffer. With HS a
- * multiple of 4 the buffers are vec4 arrays; otherwise f32 arrays read per element, the vec4's
- * components past HS reading (and writing) nothing, so dot products and updates stay exact.
+ * The variant attentionForward (pass 'forward') or attentionBackward ('backward') runs by default
+ * for these shapes on this device.
  */
-function rowAccess(HS: number, reads: string[], writes: string[]): string {
-  const HS4 = Math.ceil(HS / 4);
-  const vec = HS % 4 === 0;
-  const lines = [`const HS4 = ${HS4}u;`, `alias Row = array<vec4f, ${HS4}>;`];
-  for (const name of reads) {
-    lines.push(
-      vec
-        ? `fn ld_${name}(base: u32, d: u32) -> vec4f { return ${name}[base / 4u + d]; }`
-        : `fn ld_${name}(base: u32, d: u32) -> vec4f {
-  var r = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * d + c < ${HS}u) { r[c] = ${name}[base + 4u * d + c]; } }
-  return r;
-}`,
-    );
-  }
-  for (const name of writes) {
-    lines.push(
-      vec
-        ? `fn st_${name}(base: u32, d: u32, v: vec4f, acc: bool) { let i = base / 4u + d; ${name}[i] = select(v, ${name}[i] + v, acc); }`
-        : `fn st_${name}(base: u32, d: u32, v: vec4f, acc: bool) {
-  for (var c = 0u; c < 4u; c++) {
-    let i = base + 4u * d + c;
-    if (4u * d + c < ${HS}u) { ${name}[i] = select(v[c], ${name}[i] + v[c], acc); }
-  }
-}`,
-    );
-  }
-  return lines.join('\n');
+export function attentionVariant(gpu: Gpu, pass: 'forward' | 'backward', Tq: number, Tk: number): AttentionVariant {
+  const fits = scoreHeadsPerChunk(gpu, Tq, Tk, pass === 'forward' ? 1 : 2) >= 1;
+  return Tq === Tk && Tq >= MIN_SCORES_ROWS && fits ? 'scores' : 'flash';
 }
 
-/** Storage bindings in order, then the uniform params; returns the WGSL declarations. */
-function bindings(list: [string, string, 'read' | 'read_write'][]): string {
-  return list
-    .map(([name, type, access], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${name}: ${type};`)
-    .concat(`@group(0) @binding(${list.length}) var<uniform> p: P;`)
-    .join('\n');
+function checkShape(kernel: string, a: AttentionInputs, Tq: number, Tk: number, kvRows: number): void {
+  const shape = `B=${a.B}, NH=${a.NH}, HS=${a.HS}, Tq=${Tq}, Tk=${Tk}, kvRows=${kvRows}`;
+  if (!(Tq >= 1 && Tk >= Tq && kvRows >= Tk)) throw new Error(`kiln: ${kernel} needs 1 <= Tq <= Tk <= kvRows (${shape})`);
+  if (a.B * a.NH > 65535) throw new Error(`kiln: ${kernel}: B·NH = ${a.B * a.NH} is over 65535 (${shape})`);
 }
 
-const rowType = (HS: number) => (HS % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
-
-// Params shared by all kernels. qOff = Tk - Tq: query i sits at absolute position i + qOff.
-const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff: u32, scale: f32, invTk: f32, flags: u32 }`;
-
-/**
- * WGSL that stages keys kt..kt+BK of (b, h) into workgroup memory (kT, vT, and the keys' mask and
- * segment), `lanes` lanes striding over the tile; forward and dQ both walk key tiles this way.
- */
-function stageKeyTile(BK: number, HS: number, lanes: number): string {
-  return `  workgroupBarrier();
-  for (var e = lid; e < ${BK}u * HS4; e += ${lanes}u) {
-    let jj = e / HS4;
-    let d = e % HS4;
-    let j = kt + jj;
-    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
-    kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
-    vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
-  }
-  for (var jj = lid; jj < ${BK}u; jj += ${lanes}u) {
-    let j = kt + jj;
-    keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
-    keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
-  }
-  workgroupBarrier();`;
-}
-
-function forwardWgsl(s: Spec): string {
-  const { HS, tile: BK } = s;
-  const rows = s.rows ?? ROWS;
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
-    ['out', rowType(HS), 'read_write'],
-  ];
-  list.push(['lse', 'array<f32>', 'read_write'], ['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
-  return /* wgsl */ `
-${PARAMS}
-${bindings(list)}
-${rowAccess(HS, ['q', 'k', 'v'], ['out'])}
-const LOWEST = ${LOWEST};
-var<workgroup> kT: array<Row, ${BK}>;
-var<workgroup> vT: array<Row, ${BK}>;
-var<workgroup> keyOk: array<u32, ${BK}>;
-var<workgroup> keySeg: array<u32, ${BK}>;
-var<workgroup> flags: array<u32, ${rows}>;
-var<workgroup> anyBlind: u32;
-var<private> qi: Row;
-var<private> o: Row;
-var<private> m: f32;
-var<private> l: f32;
-
-// Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
-fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
-${stageKeyTile(BK, HS, rows)}
-  // One key at a time with a lazy rescale (only when the max grows): a score array per lane with
-  // the loop unrolled made lavapipe's LLVM take tens of seconds to compile; the runtime trip count
-  // keeps the loop rolled, and keys past Tk are never visited.
-  for (var jj = 0u; jj < min(${BK}u, p.Tk - kt); jj++) {
-    var qk = 0.0;
-    for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); }
-    let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI;
-    let sc = select(LOWEST, qk * p.scale, visible);
-    if (sc > m) {
-      let corr = exp(m - sc);
-      l *= corr;
-      for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
-      m = sc;
-    }
-    let w = exp(sc - m);
-    l += w;
-    for (var d = 0u; d < HS4; d++) { o[d] += w * vT[jj][d]; }
-  }
-}
-
-@compute @workgroup_size(${rows})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let b = wid.y / p.NH;
-  let h = wid.y % p.NH;
-  let q0 = wid.x * ${rows}u;
-  let i = q0 + lid;
-  let live = i < p.Tq;
-  let iq = min(i, p.Tq - 1u);
-  let pos = iq + p.qOff;
-  let qBase = (b * p.Tq + iq) * p.C + h * ${HS}u;
-  for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(qBase, d); o[d] = vec4f(0.0); }
-  m = LOWEST;
-  l = 0.0;
-  let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
-  // Causal bound: no key after the tile's last query position is visible to any of its rows.
-  let kEnd = min(p.Tk, min(q0 + ${rows}u, p.Tq) + p.qOff);
-  for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
-  // A row that saw no key attends to all Tk keys, the causally hidden ones included: continue
-  // over the rest of the keys if any row of the tile needs it (they add exactly 0 to the others).
-  flags[lid] = select(0u, 1u, live && m == LOWEST);
-  workgroupBarrier();
-  if (lid == 0u) {
-    var seen = 0u;
-    for (var r = 0u; r < ${rows}u; r++) { seen |= flags[r]; }
-    anyBlind = seen;
-  }
-  let blind = workgroupUniformLoad(&anyBlind);
-  if (blind != 0u) {
-    for (var kt = (kEnd + ${BK - 1}u) / ${BK}u * ${BK}u; kt < p.Tk; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
-  }
-  if (!live) { return; }
-  let inv = 1.0 / l;
-  for (var d = 0u; d < HS4; d++) { st_out(qBase, d, o[d] * inv, false); }
-  if ((p.flags & ${HAS_LSE}u) != 0u) { lse[wid.y * p.Tq + i] = m + log(l); }
-}`;
-}
-
-interface Common {
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
-  B: number;
-  NH: number;
-  HS: number;
-  mask?: GPUBuffer;
-  segmentIds?: GPUBuffer;
-  scale: number;
-}
-
-function params(a: Common, Tq: number, Tk: number, kvRows: number, extraFlags: number): Uint8Array {
-  const flags = (a.mask ? HAS_MASK : 0) | (a.segmentIds ? HAS_SEG : 0) | extraFlags;
-  return new Params().u32(Tq).u32(Tk).u32(kvRows).u32(a.NH).u32(a.NH * a.HS).u32(Tk - Tq).f32(a.scale).f32(1 / Tk).u32(flags).bytes();
-}
-
-/** The mask and segment bindings, or small dummies the flags keep unread. Returns a release callback. */
-function optionalBindings(gpu: Gpu, a: Common, maskRows: number, segRows: number): { list: { buffer: GPUBuffer; size: number }[]; release: () => void } {
-  const dummy = a.mask && a.segmentIds ? null : gpu.alloc(16, 'attention-unused');
-  return {
-    list: [
-      a.mask ? { buffer: a.mask, size: a.B * maskRows * 4 } : { buffer: dummy!, size: 16 },
-      a.segmentIds ? { buffer: a.segmentIds, size: a.B * segRows * 4 } : { buffer: dummy!, size: 16 },
-    ],
-    release: () => dummy && gpu.release(dummy),
-  };
-}
-
-function checkShape(a: Common, Tq: number, Tk: number, kvRows: number): void {
-  if (Tq < 1 || Tk < Tq || kvRows < Tk) throw new Error(`kiln: attention needs 1 <= Tq <= Tk <= kvRows, got Tq=${Tq} Tk=${Tk} kvRows=${kvRows}`);
-  if (a.B * a.NH > 65535) throw new Error(`kiln: attention: B·NH = ${a.B * a.NH} is over 65535`);
+/** The heads per chunk a forced 'scores' variant runs with; throws if one head does not fit. */
+function scoresChunk(gpu: Gpu, kernel: string, Tq: number, Tk: number, matrices: number): number {
+  const chunk = scoreHeadsPerChunk(gpu, Tq, Tk, matrices);
+  if (chunk < 1) throw new Error(`kiln: ${kernel} variant 'scores': one head's ${matrices} [${Tq}, ${Tk}] score matrices exceed the scratch budget; use 'flash'`);
+  return chunk;
 }
 
 /**
  * out = softmax(scale·q·kᵀ + causal/padding/segment mask)·v per head, and the softmax's
  * log-sum-exp [B, NH, Tq] when `lse` is given (training). Query i sits at absolute position
- * i + Tk - Tq, so the same kernel serves prefill (Tq = Tk) and decoding from a KV cache of
- * `kvRows` rows (Tq < Tk).
+ * i + Tk - Tq, so the same call serves prefill (Tq = Tk) and decoding from a KV cache of `kvRows`
+ * rows (Tq < Tk). `variant` forces a variant (tests, benches); by default attentionVariant's.
  */
 export function attentionForward(
   gpu: Gpu,
-  a: Common & { out: GPUBuffer; lse?: GPUBuffer; Tq: number; Tk: number; kvRows?: number },
+  a: AttentionInputs & { out: GPUBuffer; lse?: GPUBuffer; Tq: number; Tk: number; kvRows?: number; variant?: AttentionVariant },
 ): void {
-  const { B, NH, HS, Tq, Tk } = a;
+  const { Tq, Tk } = a;
   const kvRows = a.kvRows ?? Tk;
-  checkShape(a, Tq, Tk, kvRows);
-  const C = NH * HS;
-  const opt = optionalBindings(gpu, a, kvRows, Tk);
-  const lseDummy = a.lse ? null : gpu.alloc(16, 'attention-unused');
-  const rows = Tq <= DECODE_ROWS ? DECODE_ROWS : ROWS;
-  gpu.dispatch({
-    kernel: `attentionForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk})`,
-    pipeline: gpu.pipeline('attentionForward', forwardWgsl({ HS, tile: tileFor(HS), rows })),
-    bindings: [
-      { buffer: a.q, size: B * Tq * C * 4 },
-      { buffer: a.k, size: B * kvRows * C * 4 },
-      { buffer: a.v, size: B * kvRows * C * 4 },
-      { buffer: a.out, size: B * Tq * C * 4 },
-      a.lse ? { buffer: a.lse, size: B * NH * Tq * 4 } : { buffer: lseDummy!, size: 16 },
-      ...opt.list,
-    ],
-    params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
-    workgroups: [Math.ceil(Tq / rows), B * NH],
-    cost: { flops: 4 * B * NH * Tq * (Tk - Tq / 2) * HS, bytes: 4 * B * C * (2 * Tq + 2 * Tk) },
-  });
-  opt.release();
-  if (lseDummy) gpu.release(lseDummy);
-}
-
-// Stage 1 of backward: Di = dOutᵢ·outᵢ (= Σⱼ Pᵢⱼ·dPᵢⱼ, the softmax backward's row term), one lane per row.
-function rowDotWgsl(HS: number): string {
-  return /* wgsl */ `
-${PARAMS}
-${bindings([['out', rowType(HS), 'read'], ['dOut', rowType(HS), 'read'], ['D', 'array<f32>', 'read_write']])}
-${rowAccess(HS, ['out', 'dOut'], [])}
-@compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let i = wid.x * ${ROWS}u + lid;
-  if (i >= p.Tq) { return; }
-  let base = ((wid.y / p.NH) * p.Tq + i) * p.C + (wid.y % p.NH) * ${HS}u;
-  var s = 0.0;
-  for (var d = 0u; d < HS4; d++) { s += dot(ld_out(base, d), ld_dOut(base, d)); }
-  D[wid.y * p.Tq + i] = s;
-}`;
-}
-
-// Probability of a visible score from the forward's lse; rows that saw no key (lse = LOWEST) are
-// handled apart, so here they weigh 0.
-const BLIND = 'lse < -1.0e38';
-
-// dQᵢ = scale·Σⱼ Pᵢⱼ(dPᵢⱼ - Dᵢ)·kⱼ with dPᵢⱼ = dOutᵢ·vⱼ: lanes own query rows and loop over key
-// tiles up to the causal bound, as the forward does.
-function dQWgsl(s: Spec): string {
-  const { HS, tile: BK } = s;
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
-    ['dOut', rowType(HS), 'read'],
-    ['lseIn', 'array<f32>', 'read'],
-    ['D', 'array<f32>', 'read'],
-    ['dQ', rowType(HS), 'read_write'],
-  ];
-  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
-  return /* wgsl */ `
-${PARAMS}
-${bindings(list)}
-${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dQ'])}
-var<workgroup> kT: array<Row, ${BK}>;
-var<workgroup> vT: array<Row, ${BK}>;
-var<workgroup> keyOk: array<u32, ${BK}>;
-var<workgroup> keySeg: array<u32, ${BK}>;
-var<private> qi: Row;
-var<private> dOi: Row;
-var<private> dq: Row;
-
-fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32, lse: f32, Di: f32) {
-${stageKeyTile(BK, HS, ROWS)}
-  let blind = ${BLIND};
-  for (var jj = 0u; jj < min(${BK}u, p.Tk - kt); jj++) {
-    var qk = 0.0;
-    var dp = 0.0;
-    for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); dp += dot(dOi[d], vT[jj][d]); }
-    let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI && !blind;
-    // A row that saw no key attended uniformly (P = 1/Tk) to every key: HF's autograd passes
-    // dS = P(dP - D) through the mask add, so q and k get gradient from it too.
-    let pr = select(select(0.0, exp(qk * p.scale - lse), visible), p.invTk, blind);
-    let ds = pr * (dp - Di);
-    for (var d = 0u; d < HS4; d++) { dq[d] += ds * kT[jj][d]; }
-  }
-}
-
-@compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let b = wid.y / p.NH;
-  let h = wid.y % p.NH;
-  let q0 = wid.x * ${ROWS}u;
-  let i = q0 + lid;
-  let iq = min(i, p.Tq - 1u);
-  let pos = iq + p.qOff;
-  let base = (b * p.Tq + iq) * p.C + h * ${HS}u;
-  for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(base, d); dOi[d] = ld_dOut(base, d); dq[d] = vec4f(0.0); }
-  let lse = lseIn[wid.y * p.Tq + iq];
-  let Di = D[wid.y * p.Tq + iq];
-  let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
-  // Rows that saw no key read every key, past the causal bound.
-  let kEnd = select(min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff), p.Tk, (p.flags & ${HAS_MASK}u) != 0u);
-  for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI, lse, Di); }
-  if (i >= p.Tq) { return; }
-  let acc = (p.flags & ${ACCUMULATE}u) != 0u;
-  for (var d = 0u; d < HS4; d++) { st_dQ(base, d, dq[d] * p.scale, acc); }
-}`;
-}
-
-// dVⱼ = Σᵢ Pᵢⱼ·dOutᵢ and dKⱼ = scale·Σᵢ Pᵢⱼ(dPᵢⱼ - Dᵢ)·qᵢ: lanes own key rows and loop over query
-// tiles from the first query that can see the workgroup's first key. Each key then also gets
-// dOutᵢ/Tk in dV and (dPᵢⱼ - Dᵢ)/Tk·qᵢ in dK from every row i that saw no key (those rows
-// attended uniformly to all keys).
-function dKVWgsl(s: Spec): string {
-  const { HS, tile: BQ } = s;
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
-    ['dOut', rowType(HS), 'read'],
-    ['lseIn', 'array<f32>', 'read'],
-    ['D', 'array<f32>', 'read'],
-    ['dK', rowType(HS), 'read_write'],
-    ['dV', rowType(HS), 'read_write'],
-  ];
-  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
-  return /* wgsl */ `
-${PARAMS}
-${bindings(list)}
-${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dK', 'dV'])}
-var<workgroup> qT: array<Row, ${BQ}>;
-var<workgroup> dOT: array<Row, ${BQ}>;
-var<workgroup> lseT: array<f32, ${BQ}>;
-var<workgroup> DT: array<f32, ${BQ}>;
-var<workgroup> qOk: array<u32, ${BQ}>;
-var<workgroup> qSeg: array<u32, ${BQ}>;
-var<private> kj: Row;
-var<private> vj: Row;
-var<private> dk: Row;
-var<private> dv: Row;
-
-fn queryTile(it: u32, b: u32, h: u32, lid: u32, j: u32, keyOk: bool, segJ: u32) {
-  workgroupBarrier();
-  for (var e = lid; e < ${BQ}u * HS4; e += ${ROWS}u) {
-    let ii = e / HS4;
-    let d = e % HS4;
-    let i = it + ii;
-    let base = (b * p.Tq + i) * p.C + h * ${HS}u;
-    qT[ii][d] = select(vec4f(0.0), ld_q(base, d), i < p.Tq);
-    dOT[ii][d] = select(vec4f(0.0), ld_dOut(base, d), i < p.Tq);
-  }
-  for (var ii = lid; ii < ${BQ}u; ii += ${ROWS}u) {
-    let i = it + ii;
-    let r = (b * p.NH + h) * p.Tq + min(i, p.Tq - 1u);
-    let lse = lseIn[r];
-    lseT[ii] = lse;
-    DT[ii] = D[r];
-    qOk[ii] = select(0u, 1u, i < p.Tq && !(${BLIND}));
-    qSeg[ii] = select(0u, seg[b * p.Tk + min(i, p.Tq - 1u) + p.qOff], (p.flags & ${HAS_SEG}u) != 0u);
-  }
-  workgroupBarrier();
-  for (var ii = 0u; ii < min(${BQ}u, p.Tq - it); ii++) {
-    var qk = 0.0;
-    var dp = 0.0;
-    for (var d = 0u; d < HS4; d++) { qk += dot(qT[ii][d], kj[d]); dp += dot(dOT[ii][d], vj[d]); }
-    let visible = j <= it + ii + p.qOff && keyOk && qOk[ii] != 0u && qSeg[ii] == segJ;
-    let pr = select(0.0, exp(qk * p.scale - lseT[ii]), visible);
-    let ds = pr * (dp - DT[ii]);
-    for (var d = 0u; d < HS4; d++) { dv[d] += pr * dOT[ii][d]; dk[d] += ds * qT[ii][d]; }
-  }
-}
-
-@compute @workgroup_size(${ROWS})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let b = wid.y / p.NH;
-  let h = wid.y % p.NH;
-  let j0 = wid.x * ${ROWS}u;
-  let j = j0 + lid;
-  let jk = min(j, p.Tk - 1u);
-  let base = (b * p.kvRows + jk) * p.C + h * ${HS}u;
-  for (var d = 0u; d < HS4; d++) { kj[d] = ld_k(base, d); vj[d] = ld_v(base, d); dk[d] = vec4f(0.0); dv[d] = vec4f(0.0); }
-  let keyOk = (p.flags & ${HAS_MASK}u) == 0u || mask[b * p.kvRows + jk] != 0u;
-  let segJ = select(0u, seg[b * p.Tk + jk], (p.flags & ${HAS_SEG}u) != 0u);
-  // Query i (position i + qOff) sees key j only if j <= i + qOff.
-  let iStart = select(0u, j0 - p.qOff, j0 > p.qOff);
-  for (var it = iStart; it < p.Tq; it += ${BQ}u) { queryTile(it, b, h, lid, j, keyOk, segJ); }
-  // Rows that saw no key: lse is read at an address uniform over the workgroup, so the branch is too.
-  for (var i = 0u; i < p.Tq; i++) {
-    let lse = lseIn[wid.y * p.Tq + i];
-    if (${BLIND}) {
-      let ib = (b * p.Tq + i) * p.C + h * ${HS}u;
-      var dp = 0.0;
-      for (var d = 0u; d < HS4; d++) { dp += dot(ld_dOut(ib, d), vj[d]); }
-      let ds = p.invTk * (dp - D[wid.y * p.Tq + i]);
-      for (var d = 0u; d < HS4; d++) { dv[d] += p.invTk * ld_dOut(ib, d); dk[d] += ds * ld_q(ib, d); }
-    }
-  }
-  if (j >= p.Tk) { return; }
-  let acc = (p.flags & ${ACCUMULATE}u) != 0u;
-  for (var d = 0u; d < HS4; d++) {
-    st_dK(base, d, dk[d] * p.scale, acc);
-    st_dV(base, d, dv[d], acc);
-  }
-}`;
+  checkShape('attentionForward', a, Tq, Tk, kvRows);
+  const variant = a.variant ?? attentionVariant(gpu, 'forward', Tq, Tk);
+  if (variant === 'flash') flashAttentionForward(gpu, { ...a, kvRows });
+  else scoresAttentionForward(gpu, { ...a, kvRows, chunk: scoresChunk(gpu, 'attentionForward', Tq, Tk, 1) });
 }
 
 /**
  * Backward of `attentionForward` over T query and key rows (training: Tq = Tk = kvRows = T), from
- * the forward's out and lse: dQ, dK, dV (overwritten, or added when `accumulate`).
+ * the forward's out and lse (of either variant): dQ, dK, dV (overwritten, or added when
+ * `accumulate`).
  */
 export function attentionBackward(
   gpu: Gpu,
-  a: Common & { out: GPUBuffer; lse: GPUBuffer; dOut: GPUBuffer; dQ: GPUBuffer; dK: GPUBuffer; dV: GPUBuffer; T: number; accumulate?: boolean },
+  a: AttentionInputs & {
+    out: GPUBuffer;
+    lse: GPUBuffer;
+    dOut: GPUBuffer;
+    dQ: GPUBuffer;
+    dK: GPUBuffer;
+    dV: GPUBuffer;
+    T: number;
+    accumulate?: boolean;
+    variant?: AttentionVariant;
+  },
 ): void {
-  const { B, NH, HS, T } = a;
-  checkShape(a, T, T, T);
-  const acc = a.accumulate ?? false;
-  const C = NH * HS;
-  const rows = { size: B * T * C * 4 };
-  const spec: Spec = { HS, tile: tileFor(HS) };
-  const shape = `B=${B},NH=${NH},HS=${HS},T=${T}`;
-  const prm = params(a, T, T, T, acc ? ACCUMULATE : 0);
-  const wg: [number, number] = [Math.ceil(T / ROWS), B * NH];
-  const D = gpu.alloc(B * NH * T * 4, 'attention-D');
-  const Dbind = { buffer: D, size: B * NH * T * 4 };
-  gpu.dispatch({
-    kernel: `attentionBackwardRowDot(${shape})`,
-    pipeline: gpu.pipeline('attentionBackwardRowDot', rowDotWgsl(HS)),
-    bindings: [{ buffer: a.out, ...rows }, { buffer: a.dOut, ...rows }, Dbind],
-    params: prm,
-    workgroups: wg,
-    cost: { bytes: 2 * B * T * C * 4 },
-  });
-  const opt = optionalBindings(gpu, a, T, T);
-  const inputs = [
-    { buffer: a.q, ...rows },
-    { buffer: a.k, ...rows },
-    { buffer: a.v, ...rows },
-    { buffer: a.dOut, ...rows },
-    { buffer: a.lse, size: B * NH * T * 4 },
-    Dbind,
-  ];
-  const flops = 6 * B * NH * T * (T / 2) * HS;
-  gpu.dispatch({
-    kernel: `attentionBackwardDQ(${shape})`,
-    pipeline: gpu.pipeline('attentionBackwardDQ', dQWgsl(spec)),
-    bindings: [...inputs, { buffer: a.dQ, ...rows }, ...opt.list],
-    params: prm,
-    workgroups: wg,
-    cost: { flops, bytes: 6 * B * T * C * 4 },
-  });
-  gpu.dispatch({
-    kernel: `attentionBackwardDKV(${shape})`,
-    pipeline: gpu.pipeline('attentionBackwardDKV', dKVWgsl(spec)),
-    bindings: [...inputs, { buffer: a.dK, ...rows }, { buffer: a.dV, ...rows }, ...opt.list],
-    params: prm,
-    workgroups: wg,
-    cost: { flops: flops * 4 / 3, bytes: 8 * B * T * C * 4 },
-  });
-  gpu.release(D);
-  opt.release();
+  const { T } = a;
+  checkShape('attentionBackward', a, T, T, T);
+  const variant = a.variant ?? attentionVariant(gpu, 'backward', T, T);
+  if (variant === 'flash') flashAttentionBackward(gpu, a);
+  else scoresAttentionBackward(gpu, { ...a, chunk: scoresChunk(gpu, 'attentionBackward', T, T, 2) });
 }

@@ -1,0 +1,482 @@
+import type { Gpu } from './device.js';
+import { BLIND, HAS_MASK, HAS_SEG, LOWEST, maskFlags, optionalBindings, type AttentionInputs } from './attentionMasking.js';
+import { Params } from './params.js';
+
+// Causal multi-head attention without the [B, NH, Tq, Tk] score tensor (flash attention: tiles of
+// keys staged in workgroup memory, an online softmax per query row, the log-sum-exp kept for
+// backward). q/out are [B, Tq, NH·HS] and k/v [B, kvRows, NH·HS], the projections' own layout, so
+// head h of row t starts at element t·C + h·HS (C = NH·HS) and no transposes are needed.
+//
+// Masking as attentionMasking.ts describes. The online softmax gets HF's uniform rows for free:
+// its running max starts at LOWEST, so a row whose scores are all LOWEST weighs each key
+// exp(0) = 1, while in a row with a visible key a hidden one weighs exp(LOWEST - max) = 0.
+//
+// Lanes own rows (a query row in forward and dQ, a key row in dK/dV) and keep that row, its
+// accumulators and the tile's scores in registers; the other side's rows come from workgroup
+// memory at addresses uniform across lanes, which lavapipe serves as broadcasts.
+
+/** Query (or key) rows per workgroup: one per lane. */
+const ROWS = 64;
+// Decoding from a KV cache has Tq = 1: with 64 query rows per workgroup, 63 lanes would work for
+// nothing (measured: 24-25 ms per call at Tk = 145 against 2.5 ms with 8 rows).
+const DECODE_ROWS = 8;
+// The waiter (waiting.ts) turns each dispatch's declared FLOPs into time at one learned rate, which
+// the matmuls set in practice. These lane-per-row loops run far fewer FLOP/s on lavapipe: measured
+// at B=1, NH=16, T=512, HS=64 (CPU time), the forward ~9x and the backward ~6x below the subgroup
+// matmul, so their costs count each FLOP that many times (declared at face value they were ~35x
+// below the real time when decoding, where most of a workgroup's lanes also idle).
+const FORWARD_FLOP_WEIGHT = 9;
+const BACKWARD_FLOP_WEIGHT = 6;
+/** Workgroup memory budget for the staged tiles (lavapipe and most GPUs allow 32 KiB). */
+const TILE_BYTES = 16384;
+
+interface Spec {
+  HS: number;
+  /** rows of the other side staged per tile */
+  tile: number;
+  /** query rows per workgroup (forward only; default ROWS) */
+  rows?: number;
+}
+
+// Modes beside attentionMasking.ts's mask flags, also runtime flags (one pipeline per head size).
+const ACCUMULATE = 4;
+const HAS_LSE = 8;
+
+/** Rows staged per tile: two [tile, HS] f32 tiles in TILE_BYTES (32 rows at HS = 64), at most 32. */
+function tileFor(HS: number): number {
+  const t = Math.floor(TILE_BYTES / (2 * 16 * Math.ceil(HS / 4)));
+  return Math.max(1, Math.min(32, t));
+}
+
+/**
+ * WGSL shared by the kernels: vec4 access to one head's slice of a [rows, C] buffer. With HS a
+ * multiple of 4 the buffers are vec4 arrays; otherwise f32 arrays read per element, the vec4's
+ * components past HS reading (and writing) nothing, so dot products and updates stay exact.
+ */
+function rowAccess(HS: number, reads: string[], writes: string[]): string {
+  const HS4 = Math.ceil(HS / 4);
+  const vec = HS % 4 === 0;
+  const lines = [`const HS4 = ${HS4}u;`, `alias Row = array<vec4f, ${HS4}>;`];
+  for (const name of reads) {
+    lines.push(
+      vec
+        ? `fn ld_${name}(base: u32, d: u32) -> vec4f { return ${name}[base / 4u + d]; }`
+        : `fn ld_${name}(base: u32, d: u32) -> vec4f {
+  var r = vec4f(0.0);
+  for (var c = 0u; c < 4u; c++) { if (4u * d + c < ${HS}u) { r[c] = ${name}[base + 4u * d + c]; } }
+  return r;
+}`,
+    );
+  }
+  for (const name of writes) {
+    lines.push(
+      vec
+        ? `fn st_${name}(base: u32, d: u32, v: vec4f, acc: bool) { let i = base / 4u + d; ${name}[i] = select(v, ${name}[i] + v, acc); }`
+        : `fn st_${name}(base: u32, d: u32, v: vec4f, acc: bool) {
+  for (var c = 0u; c < 4u; c++) {
+    let i = base + 4u * d + c;
+    if (4u * d + c < ${HS}u) { ${name}[i] = select(v[c], ${name}[i] + v[c], acc); }
+  }
+}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+/** Storage bindings in order, then the uniform params; returns the WGSL declarations. */
+function bindings(list: [string, string, 'read' | 'read_write'][]): string {
+  return list
+    .map(([name, type, access], i) => `@group(0) @binding(${i}) var<storage, ${access}> ${name}: ${type};`)
+    .concat(`@group(0) @binding(${list.length}) var<uniform> p: P;`)
+    .join('\n');
+}
+
+const rowType = (HS: number) => (HS % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
+
+// Params shared by all kernels. qOff = Tk - Tq: query i sits at absolute position i + qOff.
+const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff: u32, scale: f32, invTk: f32, flags: u32 }`;
+
+/**
+ * WGSL that stages keys kt..kt+BK of (b, h) into workgroup memory (kT, vT, and the keys' mask and
+ * segment), `lanes` lanes striding over the tile; forward and dQ both walk key tiles this way.
+ */
+function stageKeyTile(BK: number, HS: number, lanes: number): string {
+  return `  workgroupBarrier();
+  for (var e = lid; e < ${BK}u * HS4; e += ${lanes}u) {
+    let jj = e / HS4;
+    let d = e % HS4;
+    let j = kt + jj;
+    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
+    kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
+    vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
+  }
+  for (var jj = lid; jj < ${BK}u; jj += ${lanes}u) {
+    let j = kt + jj;
+    keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
+    keySeg[jj] = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
+  }
+  workgroupBarrier();`;
+}
+
+function forwardWgsl(s: Spec): string {
+  const { HS, tile: BK } = s;
+  const rows = s.rows ?? ROWS;
+  const list: [string, string, 'read' | 'read_write'][] = [
+    ['q', rowType(HS), 'read'],
+    ['k', rowType(HS), 'read'],
+    ['v', rowType(HS), 'read'],
+    ['out', rowType(HS), 'read_write'],
+  ];
+  list.push(['lse', 'array<f32>', 'read_write'], ['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
+  return /* wgsl */ `
+${PARAMS}
+${bindings(list)}
+${rowAccess(HS, ['q', 'k', 'v'], ['out'])}
+const LOWEST = ${LOWEST};
+var<workgroup> kT: array<Row, ${BK}>;
+var<workgroup> vT: array<Row, ${BK}>;
+var<workgroup> keyOk: array<u32, ${BK}>;
+var<workgroup> keySeg: array<u32, ${BK}>;
+var<workgroup> flags: array<u32, ${rows}>;
+var<workgroup> anyBlind: u32;
+var<private> qi: Row;
+var<private> o: Row;
+var<private> m: f32;
+var<private> l: f32;
+
+// Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
+fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
+${stageKeyTile(BK, HS, rows)}
+  // One key at a time with a lazy rescale (only when the max grows): a score array per lane with
+  // the loop unrolled made lavapipe's LLVM take tens of seconds to compile; the runtime trip count
+  // keeps the loop rolled, and keys past Tk are never visited.
+  for (var jj = 0u; jj < min(${BK}u, p.Tk - kt); jj++) {
+    var qk = 0.0;
+    for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); }
+    let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI;
+    let sc = select(LOWEST, qk * p.scale, visible);
+    if (sc > m) {
+      let corr = exp(m - sc);
+      l *= corr;
+      for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
+      m = sc;
+    }
+    let w = exp(sc - m);
+    l += w;
+    for (var d = 0u; d < HS4; d++) { o[d] += w * vT[jj][d]; }
+  }
+}
+
+@compute @workgroup_size(${rows})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.y / p.NH;
+  let h = wid.y % p.NH;
+  let q0 = wid.x * ${rows}u;
+  let i = q0 + lid;
+  let live = i < p.Tq;
+  let iq = min(i, p.Tq - 1u);
+  let pos = iq + p.qOff;
+  let qBase = (b * p.Tq + iq) * p.C + h * ${HS}u;
+  for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(qBase, d); o[d] = vec4f(0.0); }
+  m = LOWEST;
+  l = 0.0;
+  let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
+  // Causal bound: no key after the tile's last query position is visible to any of its rows.
+  let kEnd = min(p.Tk, min(q0 + ${rows}u, p.Tq) + p.qOff);
+  for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
+  // A row that saw no key attends to all Tk keys, the causally hidden ones included: continue
+  // over the rest of the keys if any row of the tile needs it (they add exactly 0 to the others).
+  flags[lid] = select(0u, 1u, live && m == LOWEST);
+  workgroupBarrier();
+  if (lid == 0u) {
+    var seen = 0u;
+    for (var r = 0u; r < ${rows}u; r++) { seen |= flags[r]; }
+    anyBlind = seen;
+  }
+  let blind = workgroupUniformLoad(&anyBlind);
+  if (blind != 0u) {
+    for (var kt = (kEnd + ${BK - 1}u) / ${BK}u * ${BK}u; kt < p.Tk; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
+  }
+  if (!live) { return; }
+  let inv = 1.0 / l;
+  for (var d = 0u; d < HS4; d++) { st_out(qBase, d, o[d] * inv, false); }
+  if ((p.flags & ${HAS_LSE}u) != 0u) { lse[wid.y * p.Tq + i] = m + log(l); }
+}`;
+}
+
+function params(a: AttentionInputs, Tq: number, Tk: number, kvRows: number, extraFlags: number): Uint8Array {
+  const flags = maskFlags(a) | extraFlags;
+  return new Params().u32(Tq).u32(Tk).u32(kvRows).u32(a.NH).u32(a.NH * a.HS).u32(Tk - Tq).f32(a.scale).f32(1 / Tk).u32(flags).bytes();
+}
+
+/** attentionForward (attention.ts) by flash attention: any Tq <= Tk, shapes already checked. */
+export function flashAttentionForward(
+  gpu: Gpu,
+  a: AttentionInputs & { out: GPUBuffer; lse?: GPUBuffer; Tq: number; Tk: number; kvRows: number },
+): void {
+  const { B, NH, HS, Tq, Tk, kvRows } = a;
+  const C = NH * HS;
+  const opt = optionalBindings(gpu, a, kvRows, Tk);
+  const lseDummy = a.lse ? null : gpu.alloc(16, 'attention-unused');
+  const rows = Tq <= DECODE_ROWS ? DECODE_ROWS : ROWS;
+  // Every lane of a workgroup runs its loops (rows past Tq too), over keys up to the causal bound
+  // of the workgroup's last row: on average half the queries' span past the cached keys.
+  const lanes = Math.ceil(Tq / rows) * rows;
+  const keys = Math.min(Tk, Tk - Tq / 2 + rows / 2);
+  gpu.dispatch({
+    kernel: `attentionFlashForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk})`,
+    pipeline: gpu.pipeline('attentionForward', forwardWgsl({ HS, tile: tileFor(HS), rows })),
+    bindings: [
+      { buffer: a.q, size: B * Tq * C * 4 },
+      { buffer: a.k, size: B * kvRows * C * 4 },
+      { buffer: a.v, size: B * kvRows * C * 4 },
+      { buffer: a.out, size: B * Tq * C * 4 },
+      a.lse ? { buffer: a.lse, size: B * NH * Tq * 4 } : { buffer: lseDummy!, size: 16 },
+      ...opt.list,
+    ],
+    params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
+    workgroups: [Math.ceil(Tq / rows), B * NH],
+    cost: { flops: FORWARD_FLOP_WEIGHT * 4 * B * NH * lanes * keys * HS, bytes: 4 * B * C * (2 * Tq + 2 * Tk) },
+  });
+  opt.release();
+  if (lseDummy) gpu.release(lseDummy);
+}
+
+// Di = dOutᵢ·outᵢ (= Σⱼ Pᵢⱼ·dPᵢⱼ, the softmax backward's row term), one lane per row.
+function rowDotWgsl(HS: number): string {
+  return /* wgsl */ `
+${PARAMS}
+${bindings([['out', rowType(HS), 'read'], ['dOut', rowType(HS), 'read'], ['D', 'array<f32>', 'read_write']])}
+${rowAccess(HS, ['out', 'dOut'], [])}
+@compute @workgroup_size(${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.x * ${ROWS}u + lid;
+  if (i >= p.Tq) { return; }
+  let base = ((wid.y / p.NH) * p.Tq + i) * p.C + (wid.y % p.NH) * ${HS}u;
+  var s = 0.0;
+  for (var d = 0u; d < HS4; d++) { s += dot(ld_out(base, d), ld_dOut(base, d)); }
+  D[wid.y * p.Tq + i] = s;
+}`;
+}
+
+// dQᵢ = scale·Σⱼ Pᵢⱼ(dPᵢⱼ - Dᵢ)·kⱼ with dPᵢⱼ = dOutᵢ·vⱼ: lanes own query rows and loop over key
+// tiles up to the causal bound, as the forward does.
+function dQWgsl(s: Spec): string {
+  const { HS, tile: BK } = s;
+  const list: [string, string, 'read' | 'read_write'][] = [
+    ['q', rowType(HS), 'read'],
+    ['k', rowType(HS), 'read'],
+    ['v', rowType(HS), 'read'],
+    ['dOut', rowType(HS), 'read'],
+    ['lseIn', 'array<f32>', 'read'],
+    ['D', 'array<f32>', 'read'],
+    ['dQ', rowType(HS), 'read_write'],
+  ];
+  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
+  return /* wgsl */ `
+${PARAMS}
+${bindings(list)}
+${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dQ'])}
+var<workgroup> kT: array<Row, ${BK}>;
+var<workgroup> vT: array<Row, ${BK}>;
+var<workgroup> keyOk: array<u32, ${BK}>;
+var<workgroup> keySeg: array<u32, ${BK}>;
+var<private> qi: Row;
+var<private> dOi: Row;
+var<private> dq: Row;
+
+fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32, lse: f32, Di: f32) {
+${stageKeyTile(BK, HS, ROWS)}
+  let blind = ${BLIND};
+  for (var jj = 0u; jj < min(${BK}u, p.Tk - kt); jj++) {
+    var qk = 0.0;
+    var dp = 0.0;
+    for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); dp += dot(dOi[d], vT[jj][d]); }
+    let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI && !blind;
+    // A row that saw no key attended uniformly (P = 1/Tk) to every key: HF's autograd passes
+    // dS = P(dP - D) through the mask add, so q and k get gradient from it too.
+    let pr = select(select(0.0, exp(qk * p.scale - lse), visible), p.invTk, blind);
+    let ds = pr * (dp - Di);
+    for (var d = 0u; d < HS4; d++) { dq[d] += ds * kT[jj][d]; }
+  }
+}
+
+@compute @workgroup_size(${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.y / p.NH;
+  let h = wid.y % p.NH;
+  let q0 = wid.x * ${ROWS}u;
+  let i = q0 + lid;
+  let iq = min(i, p.Tq - 1u);
+  let pos = iq + p.qOff;
+  let base = (b * p.Tq + iq) * p.C + h * ${HS}u;
+  for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(base, d); dOi[d] = ld_dOut(base, d); dq[d] = vec4f(0.0); }
+  let lse = lseIn[wid.y * p.Tq + iq];
+  let Di = D[wid.y * p.Tq + iq];
+  let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
+  // Rows that saw no key read every key, past the causal bound.
+  let kEnd = select(min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff), p.Tk, (p.flags & ${HAS_MASK}u) != 0u);
+  for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI, lse, Di); }
+  if (i >= p.Tq) { return; }
+  let acc = (p.flags & ${ACCUMULATE}u) != 0u;
+  for (var d = 0u; d < HS4; d++) { st_dQ(base, d, dq[d] * p.scale, acc); }
+}`;
+}
+
+// dVⱼ = Σᵢ Pᵢⱼ·dOutᵢ and dKⱼ = scale·Σᵢ Pᵢⱼ(dPᵢⱼ - Dᵢ)·qᵢ: lanes own key rows and loop over query
+// tiles from the first query that can see the workgroup's first key. Each key then also gets
+// dOutᵢ/Tk in dV and (dPᵢⱼ - Dᵢ)/Tk·qᵢ in dK from every row i that saw no key (those rows
+// attended uniformly to all keys).
+function dKVWgsl(s: Spec): string {
+  const { HS, tile: BQ } = s;
+  const list: [string, string, 'read' | 'read_write'][] = [
+    ['q', rowType(HS), 'read'],
+    ['k', rowType(HS), 'read'],
+    ['v', rowType(HS), 'read'],
+    ['dOut', rowType(HS), 'read'],
+    ['lseIn', 'array<f32>', 'read'],
+    ['D', 'array<f32>', 'read'],
+    ['dK', rowType(HS), 'read_write'],
+    ['dV', rowType(HS), 'read_write'],
+  ];
+  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
+  return /* wgsl */ `
+${PARAMS}
+${bindings(list)}
+${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dK', 'dV'])}
+var<workgroup> qT: array<Row, ${BQ}>;
+var<workgroup> dOT: array<Row, ${BQ}>;
+var<workgroup> lseT: array<f32, ${BQ}>;
+var<workgroup> DT: array<f32, ${BQ}>;
+var<workgroup> qOk: array<u32, ${BQ}>;
+var<workgroup> qSeg: array<u32, ${BQ}>;
+var<private> kj: Row;
+var<private> vj: Row;
+var<private> dk: Row;
+var<private> dv: Row;
+
+fn queryTile(it: u32, b: u32, h: u32, lid: u32, j: u32, keyOk: bool, segJ: u32) {
+  workgroupBarrier();
+  for (var e = lid; e < ${BQ}u * HS4; e += ${ROWS}u) {
+    let ii = e / HS4;
+    let d = e % HS4;
+    let i = it + ii;
+    let base = (b * p.Tq + i) * p.C + h * ${HS}u;
+    qT[ii][d] = select(vec4f(0.0), ld_q(base, d), i < p.Tq);
+    dOT[ii][d] = select(vec4f(0.0), ld_dOut(base, d), i < p.Tq);
+  }
+  for (var ii = lid; ii < ${BQ}u; ii += ${ROWS}u) {
+    let i = it + ii;
+    let r = (b * p.NH + h) * p.Tq + min(i, p.Tq - 1u);
+    let lse = lseIn[r];
+    lseT[ii] = lse;
+    DT[ii] = D[r];
+    qOk[ii] = select(0u, 1u, i < p.Tq && !(${BLIND}));
+    qSeg[ii] = select(0u, seg[b * p.Tk + min(i, p.Tq - 1u) + p.qOff], (p.flags & ${HAS_SEG}u) != 0u);
+  }
+  workgroupBarrier();
+  for (var ii = 0u; ii < min(${BQ}u, p.Tq - it); ii++) {
+    var qk = 0.0;
+    var dp = 0.0;
+    for (var d = 0u; d < HS4; d++) { qk += dot(qT[ii][d], kj[d]); dp += dot(dOT[ii][d], vj[d]); }
+    let visible = j <= it + ii + p.qOff && keyOk && qOk[ii] != 0u && qSeg[ii] == segJ;
+    let pr = select(0.0, exp(qk * p.scale - lseT[ii]), visible);
+    let ds = pr * (dp - DT[ii]);
+    for (var d = 0u; d < HS4; d++) { dv[d] += pr * dOT[ii][d]; dk[d] += ds * qT[ii][d]; }
+  }
+}
+
+@compute @workgroup_size(${ROWS})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.y / p.NH;
+  let h = wid.y % p.NH;
+  let j0 = wid.x * ${ROWS}u;
+  let j = j0 + lid;
+  let jk = min(j, p.Tk - 1u);
+  let base = (b * p.kvRows + jk) * p.C + h * ${HS}u;
+  for (var d = 0u; d < HS4; d++) { kj[d] = ld_k(base, d); vj[d] = ld_v(base, d); dk[d] = vec4f(0.0); dv[d] = vec4f(0.0); }
+  let keyOk = (p.flags & ${HAS_MASK}u) == 0u || mask[b * p.kvRows + jk] != 0u;
+  let segJ = select(0u, seg[b * p.Tk + jk], (p.flags & ${HAS_SEG}u) != 0u);
+  // Query i (position i + qOff) sees key j only if j <= i + qOff.
+  let iStart = select(0u, j0 - p.qOff, j0 > p.qOff);
+  for (var it = iStart; it < p.Tq; it += ${BQ}u) { queryTile(it, b, h, lid, j, keyOk, segJ); }
+  // Rows that saw no key: lse is read at an address uniform over the workgroup, so the branch is too.
+  for (var i = 0u; i < p.Tq; i++) {
+    let lse = lseIn[wid.y * p.Tq + i];
+    if (${BLIND}) {
+      let ib = (b * p.Tq + i) * p.C + h * ${HS}u;
+      var dp = 0.0;
+      for (var d = 0u; d < HS4; d++) { dp += dot(ld_dOut(ib, d), vj[d]); }
+      let ds = p.invTk * (dp - D[wid.y * p.Tq + i]);
+      for (var d = 0u; d < HS4; d++) { dv[d] += p.invTk * ld_dOut(ib, d); dk[d] += ds * ld_q(ib, d); }
+    }
+  }
+  if (j >= p.Tk) { return; }
+  let acc = (p.flags & ${ACCUMULATE}u) != 0u;
+  for (var d = 0u; d < HS4; d++) {
+    st_dK(base, d, dk[d] * p.scale, acc);
+    st_dV(base, d, dv[d], acc);
+  }
+}`;
+}
+
+/** D [B, NH, T] = the row dots dOut·out per head: the softmax backward's row term, for both variants. */
+export function attentionRowDot(gpu: Gpu, a: AttentionInputs & { out: GPUBuffer; dOut: GPUBuffer; D: GPUBuffer; T: number }): void {
+  const { B, NH, HS, T } = a;
+  const rows = { size: B * T * NH * HS * 4 };
+  gpu.dispatch({
+    kernel: `attentionRowDot(B=${B},NH=${NH},HS=${HS},T=${T})`,
+    pipeline: gpu.pipeline('attentionRowDot', rowDotWgsl(HS)),
+    bindings: [{ buffer: a.out, ...rows }, { buffer: a.dOut, ...rows }, { buffer: a.D, size: B * NH * T * 4 }],
+    params: params(a, T, T, T, 0),
+    workgroups: [Math.ceil(T / ROWS), B * NH],
+    // Per row a loop of HS/4 steps: measured ~2.5x its traffic's time at the nominal bandwidth.
+    cost: { bytes: 5 * rows.size },
+  });
+}
+
+/** attentionBackward (attention.ts) by flash attention, shapes already checked. */
+export function flashAttentionBackward(
+  gpu: Gpu,
+  a: AttentionInputs & { out: GPUBuffer; lse: GPUBuffer; dOut: GPUBuffer; dQ: GPUBuffer; dK: GPUBuffer; dV: GPUBuffer; T: number; accumulate?: boolean },
+): void {
+  const { B, NH, HS, T } = a;
+  const acc = a.accumulate ?? false;
+  const C = NH * HS;
+  const rows = { size: B * T * C * 4 };
+  const spec: Spec = { HS, tile: tileFor(HS) };
+  const shape = `B=${B},NH=${NH},HS=${HS},T=${T}`;
+  const prm = params(a, T, T, T, acc ? ACCUMULATE : 0);
+  const wg: [number, number] = [Math.ceil(T / ROWS), B * NH];
+  const D = gpu.alloc(B * NH * T * 4, 'attention-D');
+  const Dbind = { buffer: D, size: B * NH * T * 4 };
+  attentionRowDot(gpu, { ...a, D });
+  const opt = optionalBindings(gpu, a, T, T);
+  const inputs = [
+    { buffer: a.q, ...rows },
+    { buffer: a.k, ...rows },
+    { buffer: a.v, ...rows },
+    { buffer: a.dOut, ...rows },
+    { buffer: a.lse, size: B * NH * T * 4 },
+    Dbind,
+  ];
+  const flops = BACKWARD_FLOP_WEIGHT * 6 * B * NH * T * (T / 2) * HS;
+  gpu.dispatch({
+    kernel: `attentionFlashBackwardDQ(${shape})`,
+    pipeline: gpu.pipeline('attentionBackwardDQ', dQWgsl(spec)),
+    bindings: [...inputs, { buffer: a.dQ, ...rows }, ...opt.list],
+    params: prm,
+    workgroups: wg,
+    cost: { flops, bytes: 6 * B * T * C * 4 },
+  });
+  gpu.dispatch({
+    kernel: `attentionFlashBackwardDKV(${shape})`,
+    pipeline: gpu.pipeline('attentionBackwardDKV', dKVWgsl(spec)),
+    bindings: [...inputs, { buffer: a.dK, ...rows }, { buffer: a.dV, ...rows }, ...opt.list],
+    params: prm,
+    workgroups: wg,
+    cost: { flops: flops * 4 / 3, bytes: 8 * B * T * C * 4 },
+  });
+  gpu.release(D);
+  opt.release();
+}

@@ -1,0 +1,57 @@
+import type { Gpu } from './device.js';
+
+// What both attention variants (attentionFlash.ts, attentionScores.ts) share: the inputs, and how
+// hidden scores behave.
+//
+// Masking follows Hugging Face's eager OPT exactly: a hidden score (causal, a padding key, a key
+// of another packed segment) becomes f32's lowest value (not -inf), so a query row that sees no
+// key at all (left padding) has all-equal scores and attends uniformly to all Tk keys, finite,
+// never NaN. Its lse is LOWEST + log Tk, which rounds to LOWEST: that value marks such rows for
+// backward.
+//
+// Backward is PyTorch's autograd through HF's `scores + mask`: dS = P(dP - D) for every key. A
+// hidden key in a row that sees some key has P = 0, so nothing flows; a row that saw no key has
+// P = 1/Tk everywhere, so it passes dV += dOut/Tk and dS = (dP - D)/Tk to q and to every key's k
+// (the golden fixtures' gradients depend on it).
+
+export interface AttentionInputs {
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  B: number;
+  NH: number;
+  HS: number;
+  /** u32 [B, kvRows], 1 real / 0 padding */
+  mask?: GPUBuffer;
+  /** u32 [B, Tk]: keys are visible only within the query's segment (packing) */
+  segmentIds?: GPUBuffer;
+  scale: number;
+}
+
+/** Which kernels run: see attention.ts. */
+export type AttentionVariant = 'flash' | 'scores';
+
+// Optional inputs and modes are runtime flags, not shader variants: lavapipe compiles a kernel
+// for seconds, so one pipeline serves every call. An absent mask or segment buffer is bound to a
+// small dummy that the flag keeps unread.
+export const HAS_MASK = 1;
+export const HAS_SEG = 2;
+
+export const LOWEST = '-0x1.fffffep+127f'; // f32's lowest finite value, -3.4028235e38
+
+/** WGSL condition on a row's `lse`: the row saw no key (its lse is LOWEST). */
+export const BLIND = 'lse < -1.0e38';
+
+/** The mask and segment bindings, or small dummies the flags keep unread. Returns a release callback. */
+export function optionalBindings(gpu: Gpu, a: AttentionInputs, maskRows: number, segRows: number): { list: { buffer: GPUBuffer; size: number }[]; release: () => void } {
+  const dummy = a.mask && a.segmentIds ? null : gpu.alloc(16, 'attention-unused');
+  return {
+    list: [
+      a.mask ? { buffer: a.mask, size: a.B * maskRows * 4 } : { buffer: dummy!, size: 16 },
+      a.segmentIds ? { buffer: a.segmentIds, size: a.B * segRows * 4 } : { buffer: dummy!, size: 16 },
+    ],
+    release: () => dummy && gpu.release(dummy),
+  };
+}
+
+export const maskFlags = (a: AttentionInputs) => (a.mask ? HAS_MASK : 0) | (a.segmentIds ? HAS_SEG : 0);

@@ -1,0 +1,100 @@
+import type { Gpu } from './device.js';
+import { grid1d, Params } from './params.js';
+
+// Moves attention heads between the projections' layout [B, rows, NH·HS] (head h of row t at
+// t·C + h·HS) and a head-major, padded layout [heads, Tp, HSp] whose rows are packed, as the
+// batched matmul needs. Tp and HSp are T and HS rounded up to 4 so that every product runs the
+// matmul's vec4 shader (and one pipeline per layout serves every shape); the padding is zero, so
+// padded rows and columns add nothing to any product.
+
+/** T (or HS) rounded up to a multiple of 4. */
+export const padded = (n: number) => Math.ceil(n / 4) * 4;
+
+const WG = 64;
+
+export interface HeadSlice {
+  /** the [B, rows, NH·HS] tensor */
+  tensor: GPUBuffer;
+  /** the packed [heads, Tp, HSp] tensor */
+  heads: GPUBuffer;
+  B: number;
+  NH: number;
+  HS: number;
+  /** rows per sequence in `tensor` (a KV cache's capacity may exceed T) */
+  rows: number;
+  /** rows moved per head */
+  T: number;
+  /** first head (b·NH + h) and number of heads moved */
+  head0: number;
+  count: number;
+}
+
+function headLayoutWgsl(toHeads: boolean, vec: boolean): string {
+  const flatType = vec ? 'array<vec4f>' : 'array<f32>';
+  // One invocation per vec4 of the packed tensor; the flat side is read (or written) as a vec4
+  // when HS % 4 == 0, else per element, the components past HS skipped.
+  const body = toHeads
+    ? vec
+      ? 'var x = vec4f(0.0); if (t < p.T) { x = src[flatAt / 4u]; } dst[e] = x;'
+      : `var x = vec4f(0.0);
+  for (var c = 0u; c < 4u; c++) { if (t < p.T && 4u * d + c < p.HS) { x[c] = src[flatAt + c]; } }
+  dst[e] = x;`
+    : vec
+      ? 'if (t < p.T) { let x = src[e]; let i = flatAt / 4u; dst[i] = select(x, dst[i] + x, p.acc != 0u); }'
+      : `if (t < p.T) {
+    let x = src[e];
+    for (var c = 0u; c < 4u; c++) {
+      if (4u * d + c < p.HS) { let i = flatAt + c; dst[i] = select(x[c], dst[i] + x[c], p.acc != 0u); }
+    }
+  }`;
+  return /* wgsl */ `
+struct P { n: u32, nx: u32, T: u32, Tp: u32, HS: u32, HS4: u32, rows: u32, NH: u32, head0: u32, acc: u32 }
+@group(0) @binding(0) var<storage, read> src: ${toHeads ? flatType : 'array<vec4f>'};
+@group(0) @binding(1) var<storage, read_write> dst: ${toHeads ? 'array<vec4f>' : flatType};
+@group(0) @binding(2) var<uniform> p: P;
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let e = (wid.x + wid.y * p.nx) * ${WG}u + lid;
+  if (e >= p.n) { return; }
+  let d = e % p.HS4;
+  let t = (e / p.HS4) % p.Tp;
+  let g = p.head0 + e / (p.HS4 * p.Tp);
+  let flatAt = ((g / p.NH) * p.rows + t) * p.NH * p.HS + (g % p.NH) * p.HS + 4u * d;
+  ${body}
+}`;
+}
+
+function move(gpu: Gpu, s: HeadSlice, toHeads: boolean, accumulate: boolean): void {
+  const { B, NH, HS, rows, T, head0, count } = s;
+  if (T > rows || head0 + count > B * NH) {
+    throw new Error(`kiln: headLayout: heads ${head0}..${head0 + count} of T=${T} rows out of B=${B}, NH=${NH}, rows=${rows}`);
+  }
+  const vec = HS % 4 === 0;
+  const Tp = padded(T);
+  const HS4 = padded(HS) / 4;
+  const n = count * Tp * HS4;
+  const grid = grid1d(Math.ceil(n / WG), gpu.limits.maxComputeWorkgroupsPerDimension);
+  const flat = { buffer: s.tensor, size: B * rows * NH * HS * 4 };
+  const packed = { buffer: s.heads, size: n * 16 };
+  const name = toHeads ? 'toHeads' : 'fromHeads';
+  gpu.dispatch({
+    kernel: `${name}(heads=${count},T=${T},HS=${HS})`,
+    pipeline: gpu.pipeline(`${name}${vec ? '-vec4' : ''}`, headLayoutWgsl(toHeads, vec)),
+    bindings: toHeads ? [flat, packed] : [packed, flat],
+    params: new Params().u32(n).u32(grid.nx).u32(T).u32(Tp).u32(HS).u32(HS4).u32(rows).u32(NH).u32(head0).u32(accumulate ? 1 : 0).bytes(),
+    workgroups: grid.workgroups,
+    // Measured on lavapipe: the index arithmetic per vec4, not the traffic, bounds it, at ~5x the
+    // time of its traffic (a read and a write) at the nominal bandwidth.
+    cost: { bytes: 10 * n * 16 },
+  });
+}
+
+/** heads[count, Tp, HSp] = heads head0.. of tensor, zero-padded. */
+export function toHeads(gpu: Gpu, s: HeadSlice): void {
+  move(gpu, s, true, false);
+}
+
+/** tensor (+)= heads[count, Tp, HSp] in the first T rows of heads head0..; padding is dropped. */
+export function fromHeads(gpu: Gpu, s: HeadSlice & { accumulate?: boolean }): void {
+  move(gpu, s, false, s.accumulate ?? false);
+}
