@@ -21,8 +21,12 @@ export interface BenchRow {
    * other processes sharing the cores. Absent on hardware GPUs, where it means nothing.
    */
   cpuGflops?: number;
+  /** The same estimate for GB/s: on a shared lavapipe machine, the steadier measure of a memory-bound kernel. */
+  cpuGbps?: number;
   /** Free-form: a comparison (TF.js ratio), a note on the variant. */
   note?: string;
+  /** A memory-bound kernel's GB/s over copyBufferToBuffer's, measured in the same run (see markCopyFraction). */
+  ofCopy?: number;
 }
 
 /** How to submit recorded work and learn when it is done, for the device under test. */
@@ -97,8 +101,26 @@ export async function benchKernel(opts: {
     row.gflops = opts.flops / ms / 1e6;
     if (target.cpuIsDevice) row.cpuGflops = (opts.flops / cpuMs / 1e6) * cores;
   }
-  if (opts.bytes) row.gbps = opts.bytes / ms / 1e6;
+  if (opts.bytes) {
+    row.gbps = opts.bytes / ms / 1e6;
+    if (target.cpuIsDevice) row.cpuGbps = (opts.bytes / cpuMs / 1e6) * cores;
+  }
   return row;
+}
+
+/** The kernel name of copyBufferToBuffer's row (bench/runtime.ts): the bandwidth ceiling. */
+export const COPY_KERNEL = 'copyBufferToBuffer';
+
+/**
+ * Sets `ofCopy` on every memory-bound row (GB/s and no GFLOP/s): its GB/s over the fastest
+ * copyBufferToBuffer timed in the same run. The fastest, because on a shared machine a copy timed
+ * while others load the cores would flatter every kernel compared with it.
+ */
+export function markCopyFraction(rows: BenchRow[]): BenchRow[] {
+  const copy = Math.max(0, ...rows.filter((r) => r.kernel === COPY_KERNEL).map((r) => r.gbps ?? 0));
+  if (copy === 0) return rows;
+  for (const r of rows) if (r.kernel !== COPY_KERNEL && r.gbps !== undefined && r.gflops === undefined) r.ofCopy = r.gbps / copy;
+  return rows;
 }
 
 /** A fixed-width table of rows for the terminal. */
@@ -110,7 +132,9 @@ export function formatTable(rows: BenchRow[]): string {
     ['ms', (r) => r.ms.toFixed(2)],
     ['GFLOP/s', (r) => (r.gflops === undefined ? '' : r.gflops.toFixed(1))],
     ['GB/s', (r) => (r.gbps === undefined ? '' : r.gbps.toFixed(1))],
+    ['of copy', (r) => (r.ofCopy === undefined ? '' : `${(100 * r.ofCopy).toFixed(0)}%`)],
     ['cpu-est GFLOP/s', (r) => (r.cpuGflops === undefined ? '' : r.cpuGflops.toFixed(1))],
+    ['cpu-est GB/s', (r) => (r.cpuGbps === undefined ? '' : r.cpuGbps.toFixed(1))],
     ['note', (r) => r.note ?? ''],
   ];
   const cells = rows.map((r) => cols.map(([, f]) => f(r)));

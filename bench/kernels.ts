@@ -3,8 +3,10 @@ import { availableParallelism, cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gpu } from '../src/kernels/device.js';
-import { formatTable, type BenchRow } from './harness.js';
+import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
+import { kernelsOtherBench } from './kernelsOther.js';
 import { matmulBench } from './matmul.js';
+import { memoryBoundBench } from './memoryBound.js';
 import { copyBench, waitingBench } from './runtime.js';
 
 /**
@@ -17,10 +19,14 @@ import { copyBench, waitingBench } from './runtime.js';
  * AVX-512 hosts; run the bench once with and once without it to compare.
  */
 type Family = (gpu: Gpu, log: (line: string) => void) => Promise<BenchRow[]>;
+// The memory-bound rows are reported as fractions of the fastest copy in the run (markCopyFraction);
+// timing it again after matmul, which takes minutes, gives a shared machine's quiet moments two chances.
 const FAMILIES: [string, Family][] = [
   ['copy', copyBench],
   ['matmul', matmulBench],
-  // ['layerNorm', layerNormBench], ['attention', attentionBench], ['crossEntropy', crossEntropyBench], ['adamw', adamwBench],
+  ['copy, again', copyBench],
+  ['layer norm, attention, cross-entropy, AdamW', (gpu, log) => kernelsOtherBench(gpu, log)],
+  ['elementwise, embedding, gradient norm', memoryBoundBench],
 ];
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -43,7 +49,7 @@ for (const [name, family] of FAMILIES) {
 }
 gpu.destroy();
 
-console.log(formatTable(rows));
+console.log(formatTable(markCopyFraction(rows)));
 const seconds = (performance.now() - started) / 1000;
 console.log(`\n${device}; ${seconds.toFixed(0)} s`);
 const out = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'bench', 'results', 'kernels.json');

@@ -6,7 +6,7 @@ import { layerNormBackward, layerNormForward } from '../src/kernels/layerNorm.js
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { attentionBackwardReference, attentionReference } from '../test/reference/attention.js';
 import { crossEntropyReference } from '../test/reference/crossEntropy.js';
-import { layerNormReference } from '../test/reference/layerNorm.js';
+import { layerNormBackwardReference, layerNormReference } from '../test/reference/layerNorm.js';
 import { benchKernel, gpuTarget, relativeError, type BenchRow } from './harness.js';
 
 // The kernels besides matmul at OPT-350m training shapes (T = 512): layer norm over d_model 1024,
@@ -35,9 +35,13 @@ async function validate(gpu: Gpu, K: OtherKernels, label: string): Promise<void>
     const cols = 68;
     const x = seededValues(rows * cols, 1);
     const [bx, y, mean, rstd] = [gpu.upload(x), gpu.alloc(rows * cols * 4), gpu.alloc(rows * 4), gpu.alloc(rows * 4)];
+    const dY = seededValues(rows * cols, 2);
+    const [bdY, dX] = [gpu.upload(dY), gpu.alloc(rows * cols * 4)];
     K.layerNormForward(gpu, { x: bx, y, mean, rstd, rows, cols, eps: 1e-5 });
+    K.layerNormBackward(gpu, { dY: bdY, x: bx, mean, rstd, dX, rows, cols });
     fail('layerNorm', relativeError(await gpu.readF32(y, 0, rows * cols), layerNormReference(x, null, null, rows, cols, 1e-5).y));
-    [bx, y, mean, rstd].forEach((b) => gpu.release(b));
+    fail('layerNorm dX', relativeError(await gpu.readF32(dX, 0, rows * cols), layerNormBackwardReference(x, null, dY, rows, cols, 1e-5).dX));
+    [bx, y, mean, rstd, bdY, dX].forEach((b) => gpu.release(b));
   }
   {
     const P = { B: 1, NH: 2, HS: 64, Tq: 37, Tk: 37, kvRows: 37, scale: 0.125, mask: null, seg: null };
@@ -102,7 +106,9 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
     const [y, mean, rstd, dX, dGamma, dBeta] = [empty(R * C * 4), empty(R * 4), empty(R * 4), empty(R * C * 4), empty(C * 4), empty(C * 4)];
     const shape = `${R}x${C}`;
     await each({ name: 'layerNormForward', shape, bytes: 2 * R * C * 4, iters: 20 }, (K) => () => K.layerNormForward(gpu, { x, gamma, beta, y, mean, rstd, rows: R, cols: C, eps: 1e-5 }));
-    await each({ name: 'layerNormBackward', shape, bytes: 5 * R * C * 4, iters: 20 }, (K) => () => K.layerNormBackward(gpu, { dY, x, gamma, mean, rstd, dX, dGamma, dBeta, rows: R, cols: C }));
+    // Minimal traffic: forward reads x and writes y; backward reads dY and x and writes dX (the
+    // rows' statistics and the parameter vectors are a rounding error at these shapes).
+    await each({ name: 'layerNormBackward', shape, bytes: 3 * R * C * 4, iters: 20 }, (K) => () => K.layerNormBackward(gpu, { dY, x, gamma, mean, rstd, dX, dGamma, dBeta, rows: R, cols: C }));
   }
   {
     const [B, NH, T, HS] = [1, 16, 512, 64];
@@ -112,8 +118,25 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
     const shape = `B=${B} NH=${NH} T=${T} HS=${HS}`;
     const flops = 4 * B * NH * (T * T / 2) * HS; // causal: half the score matrix, two matmuls
     const common = { q, k, v, B, NH, HS, scale: 1 / Math.sqrt(HS) };
-    await each({ name: 'attentionForward', shape, flops, iters: 2 }, (K) => () => K.attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T }));
-    await each({ name: 'attentionBackward', shape, flops: 2.5 * flops, iters: 1, note: 'FLOPs: 5 matmuls (2 recomputed)' }, (K) => () => K.attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T }));
+    // Both variants, FLOPs counted as the causal half for each. 'scores' computes more: here (no
+    // padding mask) query blocks of 64 rows against the keys they can see, 1.125x the credited
+    // FLOPs; with a mask the full T×T products, 2x. (An older build without variants runs its one.)
+    for (const variant of ['scores', 'flash'] as const) {
+      const full = variant === 'scores' ? '; computes 1.125x these (query blocks of 64; 2x with a mask)' : '';
+      await each({ name: 'attentionForward', shape, flops, iters: 2, note: `${variant}${full}` }, (K) => () => K.attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T, variant }));
+      await each({ name: 'attentionBackward', shape, flops: 2.5 * flops, iters: 1, note: `${variant}; FLOPs: 5 matmuls (2 recomputed)${full}` }, (K) => () =>
+        K.attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T, variant }),
+      );
+    }
+    // Padded batches (8 left pads): 'scores' then forms the full T×T products.
+    const mask = gpu.upload(Uint32Array.from({ length: B * T }, (_, t) => (t % T < 8 ? 0 : 1)));
+    buffers.push(mask);
+    const masked = { ...common, mask, variant: 'scores' as const };
+    const note = 'scores, 8 left pads; computes 2x these (full T×T)';
+    await each({ name: 'attentionForward', shape: `${shape} mask`, flops, iters: 2, note }, (K) => () => K.attentionForward(gpu, { ...masked, out, lse, Tq: T, Tk: T }));
+    await each({ name: 'attentionBackward', shape: `${shape} mask`, flops: 2.5 * flops, iters: 1, note }, (K) => () =>
+      K.attentionBackward(gpu, { ...masked, out, lse, dOut, dQ, dK, dV, T }),
+    );
   }
   {
     const [R, V] = [512, 50272];

@@ -1,20 +1,22 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Gpu } from '../src/kernels/device.js';
-import { formatTable, type BenchRow } from './harness.js';
+import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
 import { kernelsOtherBench, libraryKernels, type OtherKernels } from './kernelsOther.js';
 import { copyBench } from './runtime.js';
 
 /**
  * `node dist/bench/other.js [--baseline DIR] [--only REGEX] [--reps N]`: copyBufferToBuffer (the
  * bandwidth ceiling), then the kernels besides matmul (bench/kernelsOther.ts), N times over (the
- * table keeps every run; read medians: the machine is shared). With --baseline, DIR holds an older
+ * table keeps every run; read medians: the machine is shared, and while others load it, the
+ * cpu-est GB/s column, which wall-clock contention barely moves; "of copy" is each memory-bound row
+ * over the fastest copy of the run). With --baseline, DIR holds an older
  * build of attention.js, layerNorm.js, crossEntropy.js and adamw.js, timed back to back with the
  * library's, shape by shape. A baseline from the last commit:
  *
  *   mkdir -p dist/.baseline/src/kernels
  *   for f in attention layerNorm crossEntropy adamw; do git show HEAD:src/kernels/$f.ts > dist/.baseline/src/kernels/$f.ts; done
- *   cp src/kernels/{device,params,slices,buffers,commands,pipelines,waiting}.ts dist/.baseline/src/kernels/
+ *   cp src/kernels/{device,params,slices,buffers,commands,pipelines,waiting,streaming}.ts dist/.baseline/src/kernels/
  *   echo '{"extends":"../../tsconfig.json","compilerOptions":{"rootDir":".","outDir":"js"},"include":["src"]}' > dist/.baseline/tsconfig.json
  *   npx tsc -p dist/.baseline/tsconfig.json && npm run build
  *   node dist/bench/other.js --baseline dist/.baseline/js/src/kernels --only 'layerNorm|crossEntropy' --reps 3
@@ -43,4 +45,4 @@ for (let r = 0; r < reps; r++) {
   rows.push(...(await kernelsOtherBench(gpu, log, sets, only)));
 }
 gpu.destroy();
-console.log(formatTable(rows));
+console.log(formatTable(markCopyFraction(rows)));

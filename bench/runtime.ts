@@ -1,7 +1,7 @@
 import type { Gpu } from '../src/kernels/device.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
-import { benchKernel, gpuTarget, type BenchRow } from './harness.js';
+import { benchKernel, COPY_KERNEL, gpuTarget, type BenchRow } from './harness.js';
 
 /** copyBufferToBuffer bandwidth: the ceiling for memory-bound kernels (read + write bytes counted). */
 export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
@@ -10,7 +10,7 @@ export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<
   const dst = gpu.alloc(bytes, 'bench-copy-dst');
   gpu.write(src, new Uint8Array(bytes).fill(7));
   const row = await benchKernel({
-    name: 'copyBufferToBuffer',
+    name: COPY_KERNEL,
     shape: '64 MiB',
     run: () => gpu.copy(src, 0, dst, 0, bytes),
     target: gpuTarget(gpu),

@@ -1,44 +1,28 @@
 import type { Gpu } from './device.js';
 import { grid1d, Params } from './params.js';
+import { laneReduceWgsl, memoryBoundShape, shapeKey, subgroupsDirective, type MemoryBoundShape } from './streaming.js';
 
-// One workgroup per row of logits; lanes stride over the vocabulary in vec4 when V allows (50272
-// does), and combine through workgroup memory. On lavapipe every storage load at lane-varying
-// addresses costs a scalar load per lane and component, so the kernel's time is its number of
-// sweeps over the row and its exps: the loss takes one sweep (an online log-sum-exp: each lane
-// keeps a running max and a sum rescaled as the max grows, as flash attention does), dLogits one
-// more (the in-place write).
-const WG = 64;
-
+// One workgroup per row of logits; its lanes stride over the vocabulary in vec4 when V allows
+// (50272 does), in the adapter's layout (streaming.ts: on lavapipe one subgroup, so a row is one
+// contiguous walk and the lanes combine with subgroup operations; on GPUs 256 lanes and a tree in
+// workgroup memory). lavapipe pays per storage access, so the kernel's time is its sweeps over the
+// row: the loss takes one (an online log-sum-exp: each lane keeps a running max and a sum rescaled
+// as the max grows, as flash attention does), dLogits one more (the in-place write).
 type W = 1 | 4;
 
-const wgsl = (w: W) => /* wgsl */ `
+const wgsl = (sh: MemoryBoundShape, w: W) => /* wgsl */ `
+${subgroupsDirective(sh)}
 alias V = ${w === 4 ? 'vec4f' : 'f32'};
 struct P { rows: u32, Vw: u32, nx: u32, V: u32, targetOffset: u32, grad: u32, dScale: f32 }
 @group(0) @binding(0) var<storage, read_write> logits: array<V>;
 @group(0) @binding(1) var<storage, read> targets: array<i32>;
 @group(0) @binding(2) var<storage, read_write> loss: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-var<workgroup> red: array<vec2f, ${WG}>;
+${laneReduceWgsl(sh)}
 fn hmax(v: V) -> f32 { return ${w === 4 ? 'max(max(v.x, v.y), max(v.z, v.w))' : 'v'}; }
 fn hsum(v: V) -> f32 { return ${w === 4 ? 'v.x + v.y + v.z + v.w' : 'v'}; }
-// Merges (max, Σexp(x - max)) pairs over the workgroup's lanes (tree in workgroup memory); every
-// lane gets the row's pair.
-fn merge(a: vec2f, b: vec2f) -> vec2f {
-  let m = max(a.x, b.x);
-  return vec2f(m, a.y * exp(a.x - m) + b.y * exp(b.x - m));
-}
-fn workgroupLse(v: vec2f, lid: u32) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] = merge(red[lid], red[lid + s]); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-@compute @workgroup_size(${WG})
+const L = ${sh.lanes}u;
+@compute @workgroup_size(${sh.lanes})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let row = wid.x + wid.y * p.nx;
   if (row >= p.rows) { return; }
@@ -50,41 +34,42 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   // exp(-inf - -inf) = NaN; a lane that saw no column keeps the pair (LOWEST, 0), which merges as 0.
   var m = -0x1.fffffep+127f;
   var s = 0.0;
-  // Four vec4s per step share one rescale, so the online max costs one exp per 16 logits, not 4.
+  // Four elements per step share one rescale, so the online max costs one exp per 16 logits, not 4.
   var c = lid;
-  for (; c + ${3 * WG}u < p.Vw; c += ${4 * WG}u) {
+  for (; c + 3u * L < p.Vw; c += 4u * L) {
     let x0 = logits[base + c];
-    let x1 = logits[base + c + ${WG}u];
-    let x2 = logits[base + c + ${2 * WG}u];
-    let x3 = logits[base + c + ${3 * WG}u];
+    let x1 = logits[base + c + L];
+    let x2 = logits[base + c + 2u * L];
+    let x3 = logits[base + c + 3u * L];
     let mNew = max(max(m, max(hmax(x0), hmax(x1))), max(hmax(x2), hmax(x3)));
     s = s * exp(m - mNew) + hsum(exp(x0 - mNew) + exp(x1 - mNew) + exp(x2 - mNew) + exp(x3 - mNew));
     m = mNew;
   }
-  for (; c < p.Vw; c += ${WG}u) {
+  for (; c < p.Vw; c += L) {
     let x = logits[base + c];
     let mNew = max(m, hmax(x));
     s = s * exp(m - mNew) + hsum(exp(x - mNew));
     m = mNew;
   }
-  let ms = workgroupLse(vec2f(m, s), lid);
-  m = ms.x;
-  s = ms.y;
+  // Lanes merge their (max, sum) pairs: the row's max, then each lane's sum rescaled to it.
+  let rowMax = laneMax(m, lid);
+  s = laneSum(vec4f(s * exp(m - rowMax), 0.0, 0.0, 0.0), lid).x;
+  m = rowMax;
   let lse = m + log(s);
-  if (lid == 0u) {
-    var xt = lse;
-    if (!ignored) { xt = logits[base + u32(t) / ${w}u]${w === 4 ? '[u32(t) % 4u]' : ''}; }
-    loss[row] = lse - xt;
-  }
+  var xt = lse;
+  if (!ignored) { xt = logits[base + u32(t) / ${w}u]${w === 4 ? '[u32(t) % 4u]' : ''}; }
+  if (lid == 0u) { loss[row] = lse - xt; }
   if (p.grad == 0u) { return; }
-  // Every lane has read the target logit (lane 0, above) before any lane overwrites the row.
+  // Every lane has read the target logit before any lane overwrites the row. The sweep writes
+  // softmax·dScale everywhere; the lane that owns the target's column then subtracts the one-hot
+  // there (the same lane, so in order), which keeps the compare out of the per-element loop.
   workgroupBarrier();
   let scale = select(p.dScale, 0.0, ignored);
-  let inv = 1.0 / s;
-  for (var c = lid; c < p.Vw; c += ${WG}u) {
-    var g = exp(logits[base + c] - m) * inv;
-    ${w === 4 ? 'let k = vec4u(c * 4u) + vec4u(0u, 1u, 2u, 3u);\n    g -= select(V(0.0), V(1.0), k == vec4u(u32(t)));' : 'g -= select(0.0, 1.0, c == u32(t));'}
-    logits[base + c] = g * scale;
+  for (var c = lid; c < p.Vw; c += L) {
+    logits[base + c] = exp(logits[base + c] - lse) * scale;
+  }
+  if (!ignored && (u32(t) / ${w}u) % L == lid) {
+    logits[base + u32(t) / ${w}u]${w === 4 ? '[u32(t) % 4u]' : ''} = (exp(xt - lse) - 1.0) * scale;
   }
 }`;
 
@@ -103,9 +88,10 @@ export function crossEntropy(
   const w: W = V % 4 === 0 ? 4 : 1;
   const { workgroups, nx } = grid1d(rows, gpu.limits.maxComputeWorkgroupsPerDimension);
   const grad = a.dScale !== undefined;
+  const sh = memoryBoundShape(gpu);
   gpu.dispatch({
     kernel: `crossEntropy(rows=${rows},V=${V}${grad ? ',grad' : ''})`,
-    pipeline: gpu.pipeline(`crossEntropy_w${w}`, wgsl(w)),
+    pipeline: gpu.pipeline(`crossEntropy_w${w}_${shapeKey(sh)}`, wgsl(sh, w)),
     bindings: [{ buffer: a.logits, size: rows * V * 4 }, { buffer: a.targets, size: (targetOffset + rows) * 4 }, { buffer: a.loss, size: rows * 4 }],
     params: new Params().u32(rows).u32(V / w).u32(nx).u32(V).u32(targetOffset).u32(grad ? 1 : 0).f32(a.dScale ?? 0).bytes(),
     workgroups,

@@ -1,33 +1,38 @@
 import type { Gpu } from './device.js';
 import { grid1d, Params } from './params.js';
 import { bindableRanges } from './slices.js';
+import { memoryBoundShape, shapeKey, type MemoryBoundShape } from './streaming.js';
 
-const WG = 64;
+// Lanes per workgroup from the adapter's memory-bound layout (streaming.ts): one subgroup on
+// lavapipe, so a row is one contiguous walk; and on lavapipe each workgroup copies several rows,
+// since a workgroup has a fixed cost there.
+const rowsPerWorkgroup = (sh: MemoryBoundShape) => (sh.kind === 'cpu' ? 8 : 1);
 
 // Rows move as vec4 when D allows it (lavapipe pays per storage access, not per byte), else as f32.
 const widthFor = (D: number): 1 | 4 => (D % 4 === 0 ? 4 : 1);
 const vecType = (w: 1 | 4): string => (w === 4 ? 'vec4f' : 'f32');
 
-// One workgroup per output row: the row's id is then the same for every lane, and the lanes copy
-// the table row in contiguous strides. A table bigger than one binding (50272×1024 f32 is 206 MB)
+// A workgroup copies whole output rows, one after another: a row's id is then the same for every
+// lane, and the lanes copy the table row in contiguous strides. A table bigger than one binding (50272×1024 f32 is 206 MB)
 // is bound in row slices, one dispatch each; a row whose id lies outside the bound slice is left
 // to the dispatch whose slice holds it.
-const forwardWgsl = (w: 1 | 4, acc: boolean) => /* wgsl */ `
+const forwardWgsl = (sh: MemoryBoundShape, w: 1 | 4, acc: boolean) => /* wgsl */ `
 alias V = ${vecType(w)};
 struct P { N: u32, D: u32, nx: u32, row0: u32, rows: u32 }
 @group(0) @binding(0) var<storage, read> ids: array<u32>;
 @group(0) @binding(1) var<storage, read> table: array<V>;
 @group(0) @binding(2) var<storage, read_write> out: array<V>;
 @group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${sh.lanes})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n = wid.x + wid.y * p.nx;
-  if (n >= p.N) { return; }
-  let r = ids[n] - p.row0;
-  if (r >= p.rows) { return; }
-  for (var c = lid; c < p.D; c += ${WG}u) {
-    let o = n * p.D + c;
-    ${acc ? 'out[o] = out[o] + table[r * p.D + c];' : 'out[o] = table[r * p.D + c];'}
+  let n0 = (wid.x + wid.y * p.nx) * ${rowsPerWorkgroup(sh)}u;
+  for (var n = n0; n < min(n0 + ${rowsPerWorkgroup(sh)}u, p.N); n++) {
+    let r = ids[n] - p.row0;
+    if (r >= p.rows) { continue; }
+    for (var c = lid; c < p.D; c += ${sh.lanes}u) {
+      let o = n * p.D + c;
+      ${acc ? 'out[o] = out[o] + table[r * p.D + c];' : 'out[o] = table[r * p.D + c];'}
+    }
   }
 }`;
 
@@ -36,13 +41,14 @@ export function embeddingForward(gpu: Gpu, a: { ids: GPUBuffer; table: GPUBuffer
   const { N, D } = a;
   const acc = a.accumulate ?? false;
   const w = widthFor(D);
-  const { workgroups, nx } = grid1d(N, gpu.limits.maxComputeWorkgroupsPerDimension);
+  const sh = memoryBoundShape(gpu);
+  const { workgroups, nx } = grid1d(Math.ceil(N / rowsPerWorkgroup(sh)), gpu.limits.maxComputeWorkgroupsPerDimension);
   // The table's row count is unknown here (only ids index it), so slices cover every row the buffer can hold.
   const tableRows = Math.floor(a.table.size / (4 * D));
   for (const s of bindableRanges(gpu.limits, tableRows, [4 * D])) {
     gpu.dispatch({
       kernel: `embeddingForward(N=${N},D=${D}${acc ? ',acc' : ''})`,
-      pipeline: gpu.pipeline(`embeddingForward_w${w}${acc ? '_acc' : ''}`, forwardWgsl(w, acc)),
+      pipeline: gpu.pipeline(`embeddingForward_w${w}${acc ? '_acc' : ''}_${shapeKey(sh)}`, forwardWgsl(sh, w, acc)),
       bindings: [{ buffer: a.ids, size: N * 4 }, { buffer: a.table, offset: s.start * D * 4, size: s.count * D * 4 }, { buffer: a.out, size: N * D * 4 }],
       params: new Params().u32(N).u32(D / w).u32(nx).u32(s.start).u32(s.count).bytes(),
       workgroups,
@@ -55,21 +61,21 @@ export function embeddingForward(gpu: Gpu, a: { ids: GPUBuffer; table: GPUBuffer
 // positions by id, so each table row that receives gradient gets one workgroup that sums its
 // positions' dOut rows in a fixed order and adds the total once. The plan (distinct ids, each id's
 // start in the sorted positions, the positions) travels in one u32 buffer: [ids | starts | pos].
-const backwardWgsl = (w: 1 | 4) => /* wgsl */ `
+const backwardWgsl = (sh: MemoryBoundShape, w: 1 | 4) => /* wgsl */ `
 alias V = ${vecType(w)};
 struct P { D: u32, nx: u32, first: u32, groups: u32, startsAt: u32, posAt: u32, row0: u32 }
 @group(0) @binding(0) var<storage, read> plan: array<u32>;
 @group(0) @binding(1) var<storage, read> dOut: array<V>;
 @group(0) @binding(2) var<storage, read_write> dTable: array<V>;
 @group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(${sh.lanes})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let g = p.first + wid.x + wid.y * p.nx;
   if (g >= p.first + p.groups) { return; }
   let r = plan[g] - p.row0;
   let begin = plan[p.startsAt + g];
   let end = plan[p.startsAt + g + 1u];
-  for (var c = lid; c < p.D; c += ${WG}u) {
+  for (var c = lid; c < p.D; c += ${sh.lanes}u) {
     var sum = V(0.0);
     for (var j = begin; j < end; j++) { sum += dOut[plan[p.posAt + j] * p.D + c]; }
     dTable[r * p.D + c] += sum;
@@ -86,6 +92,7 @@ export function embeddingBackward(
 ): void {
   const { N, D, hostIds } = a;
   const w = widthFor(D);
+  const sh = memoryBoundShape(gpu);
   const order: number[] = [];
   for (let n = 0; n < N; n++) if (hostIds[n] !== a.skipId) order.push(n);
   if (order.length === 0) return;
@@ -115,7 +122,7 @@ export function embeddingBackward(
       const { workgroups, nx } = grid1d(g1 - g0, gpu.limits.maxComputeWorkgroupsPerDimension);
       gpu.dispatch({
         kernel: `embeddingBackward(N=${N},D=${D},ids=${g1 - g0})`,
-        pipeline: gpu.pipeline(`embeddingBackward_w${w}`, backwardWgsl(w)),
+        pipeline: gpu.pipeline(`embeddingBackward_w${w}_${shapeKey(sh)}`, backwardWgsl(sh, w)),
         bindings: [{ buffer: planBuf, size: plan.byteLength }, { buffer: a.dOut, size: N * D * 4 }, { buffer: a.dTable, offset: s.start * D * 4, size: s.count * D * 4 }],
         params: new Params().u32(D / w).u32(nx).u32(g0).u32(g1 - g0).u32(G).u32(2 * G + 1).u32(s.start).bytes(),
         workgroups,

@@ -1,13 +1,14 @@
 import type { Gpu } from './device.js';
-import { Params } from './params.js';
+import { grid1d, Params } from './params.js';
 import { bindableRanges } from './slices.js';
+import { laneReduceWgsl, memoryBoundShape, shapeKey, streamLoopWgsl, subgroupsDirective, type MemoryBoundShape } from './streaming.js';
 
 // Deterministic two-stage sums without atomics or host readback: stage 1 gives each workgroup a
-// fixed chunk of CHUNK elements and writes one partial sum; stage 2, one workgroup, adds the
-// partials in a fixed order. The same input always rounds the same way.
+// fixed chunk and writes one partial sum; stage 2, one workgroup, adds the partials in a fixed
+// order. The same input always rounds the same way. Stage 1 streams in the adapter's layout
+// (streaming.ts), vec4 when the slice's length allows; each lane keeps its own partial sums and the
+// lanes combine once per chunk.
 const WG = 256;
-const PER_LANE = 16;
-const CHUNK = WG * PER_LANE;
 
 const reduceWgsl = /* wgsl */ `
 var<workgroup> red: array<f32, ${WG}>;
@@ -21,24 +22,23 @@ fn workgroupSum(v: f32, lid: u32) -> f32 {
   return red[0];
 }`;
 
-// Stage 1: part[partOffset + workgroup] = Σ x (or Σ x²) over the workgroup's chunk. Lanes read
-// consecutive elements at each step, so a chunk is read front to back.
-const partialsWgsl = (square: boolean) => /* wgsl */ `
-struct P { n: u32, partOffset: u32 }
-@group(0) @binding(0) var<storage, read> x: array<f32>;
+/** Elements per lane in stage 1: lavapipe's long chunks; on a GPU a few, so partials stay few. */
+const perLane = (sh: MemoryBoundShape) => (sh.kind === 'cpu' ? sh.perLane : 4);
+
+// Stage 1: part[partOffset + workgroup] = Σ x (or Σ x²) over the workgroup's chunk.
+const partialsWgsl = (sh: MemoryBoundShape, w: 1 | 4, square: boolean) => /* wgsl */ `
+${subgroupsDirective(sh)}
+alias V = ${w === 4 ? 'vec4f' : 'f32'};
+struct P { n: u32, partOffset: u32, nx: u32 }
+@group(0) @binding(0) var<storage, read> x: array<V>;
 @group(0) @binding(1) var<storage, read_write> part: array<f32>;
 @group(0) @binding(2) var<uniform> p: P;
-${reduceWgsl}
-@compute @workgroup_size(${WG})
+${laneReduceWgsl(sh)}
+@compute @workgroup_size(${sh.lanes})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let base = wid.x * ${CHUNK}u;
-  var s = 0.0;
-  for (var k = 0u; k < ${PER_LANE}u; k++) {
-    let i = base + k * ${WG}u + lid;
-    if (i < p.n) { let v = x[i]; s += ${square ? 'v * v' : 'v'}; }
-  }
-  let total = workgroupSum(s, lid);
-  if (lid == 0u) { part[p.partOffset + wid.x] = total; }
+  var s = V(0.0);${streamLoopWgsl({ ...sh, perLane: perLane(sh) }, `let v = x[i];\n    s += ${square ? 'v * v' : 'v'};`)}
+  let total = laneSum(vec4f(${w === 4 ? 's.x + s.y, s.z + s.w, 0.0, 0.0' : 's, 0.0, 0.0, 0.0'}), lid);
+  if (lid == 0u) { part[p.partOffset + wid.x + wid.y * p.nx] = total.x + total.y; }
 }`;
 
 // Stage 2: out[outIndex] = Σ part, one workgroup striding over the partials.
@@ -58,21 +58,27 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
 /** Σ (x or x²) over all tensors into out[outIndex]: stage 1 per bindable slice of each tensor, one stage 2. */
 function reduce(gpu: Gpu, name: string, tensors: { buffer: GPUBuffer; n: number }[], square: boolean, out: GPUBuffer, outIndex: number): void {
-  const slices = tensors.flatMap((t) => bindableRanges(gpu.limits, t.n, [4]).map((r) => ({ buffer: t.buffer, ...r })));
-  const totalParts = slices.reduce((s, r) => s + Math.ceil(r.count / CHUNK), 0);
+  const sh = memoryBoundShape(gpu);
+  const chunk = sh.lanes * perLane(sh);
+  // Slices in elements of the tensor's width: vec4 when its length allows.
+  const slices = tensors.flatMap((t) => {
+    const w: 1 | 4 = t.n % 4 === 0 ? 4 : 1;
+    return bindableRanges(gpu.limits, t.n / w, [4 * w]).map((r) => ({ buffer: t.buffer, w, ...r }));
+  });
+  const totalParts = slices.reduce((s, r) => s + Math.ceil(r.count / chunk), 0);
   const part = gpu.alloc(Math.max(1, totalParts) * 4, `${name}-partials`);
   const partBinding = { buffer: part, size: Math.max(1, totalParts) * 4 };
   let offset = 0;
   for (const r of slices) {
-    const groups = Math.ceil(r.count / CHUNK);
-    if (groups > gpu.limits.maxComputeWorkgroupsPerDimension) throw new Error(`kiln: ${name}: slice of ${r.count} elements is too long`);
+    const groups = Math.ceil(r.count / chunk);
+    const { workgroups, nx } = grid1d(groups, gpu.limits.maxComputeWorkgroupsPerDimension);
     gpu.dispatch({
-      kernel: `${name}Partials(n=${r.count})`,
-      pipeline: gpu.pipeline(`${name}Partials`, partialsWgsl(square)),
-      bindings: [{ buffer: r.buffer, offset: r.start * 4, size: r.count * 4 }, partBinding],
-      params: new Params().u32(r.count).u32(offset).bytes(),
-      workgroups: [groups],
-      cost: { bytes: r.count * 4 },
+      kernel: `${name}Partials(n=${r.count * r.w})`,
+      pipeline: gpu.pipeline(`${name}Partials_w${r.w}_${shapeKey(sh)}`, partialsWgsl(sh, r.w, square)),
+      bindings: [{ buffer: r.buffer, offset: r.start * 4 * r.w, size: r.count * 4 * r.w }, partBinding],
+      params: new Params().u32(r.count).u32(offset).u32(nx).bytes(),
+      workgroups,
+      cost: { bytes: r.count * 4 * r.w },
     });
     offset += groups;
   }

@@ -7,6 +7,7 @@ import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
+import { forEachMemoryBoundVariant } from '../helpers/variants.js';
 import { crossEntropyReference } from '../reference/crossEntropy.js';
 
 const gpu = useGpu();
@@ -23,70 +24,72 @@ async function run(g: Gpu, logits: Float32Array, targets: Int32Array, rows: numb
   return out;
 }
 
-describe('crossEntropy', () => {
-  it('loss and in-place dLogits match the float64 reference (ignore_index -100, target offset)', async () => {
-    const problem = fc.record({ rows: dim(40), V: dim(700), offset: fc.integer({ min: 0, max: 5 }) }).chain(({ rows, V, offset }) =>
-      fc.record({
-        rows: fc.constant(rows),
-        V: fc.constant(V),
-        offset: fc.constant(offset),
-        logits: values(rows * V, 30),
-        targets: fc.array(fc.oneof(fc.integer({ min: 0, max: V - 1 }), fc.constant(IGNORE)), { minLength: rows + offset, maxLength: rows + offset }),
-        dScale: fc.option(fc.double({ min: 0.01, max: 2, noNaN: true }), { nil: undefined }),
-      }),
-    );
-    await fc.assert(
-      fc.asyncProperty(problem, async ({ rows, V, offset, logits, targets, dScale }) => {
-        const got = await run(gpu(), logits, Int32Array.from(targets), rows, V, offset, dScale);
-        const want = crossEntropyReference(logits, targets.slice(offset), rows, V, Math.fround(dScale ?? 1));
-        expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
-        if (got.dLogits) expectClose(got.dLogits, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
-      }),
-      { numRuns: 25 },
-    );
-  });
+forEachMemoryBoundVariant(gpu, () => {
+  describe('crossEntropy', () => {
+    it('loss and in-place dLogits match the float64 reference (ignore_index -100, target offset)', async () => {
+      const problem = fc.record({ rows: dim(40), V: dim(700), offset: fc.integer({ min: 0, max: 5 }) }).chain(({ rows, V, offset }) =>
+        fc.record({
+          rows: fc.constant(rows),
+          V: fc.constant(V),
+          offset: fc.constant(offset),
+          logits: values(rows * V, 30),
+          targets: fc.array(fc.oneof(fc.integer({ min: 0, max: V - 1 }), fc.constant(IGNORE)), { minLength: rows + offset, maxLength: rows + offset }),
+          dScale: fc.option(fc.double({ min: 0.01, max: 2, noNaN: true }), { nil: undefined }),
+        }),
+      );
+      await fc.assert(
+        fc.asyncProperty(problem, async ({ rows, V, offset, logits, targets, dScale }) => {
+          const got = await run(gpu(), logits, Int32Array.from(targets), rows, V, offset, dScale);
+          const want = crossEntropyReference(logits, targets.slice(offset), rows, V, Math.fround(dScale ?? 1));
+          expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
+          if (got.dLogits) expectClose(got.dLogits, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
+        }),
+        { numRuns: 25 },
+      );
+    });
 
-  it('logits of ±1000 give finite, exact losses', async () => {
-    const V = 5;
-    const logits = Float32Array.of(1000, -1000, 0, 999, -1000, /* row 2 */ -1000, -1000, -1000, -1000, -1000);
-    const got = await run(gpu(), logits, Int32Array.of(3, 1), 2, V, 0, 1);
-    const want = crossEntropyReference(logits, [3, 1], 2, V);
-    for (const v of [...got.loss, ...got.dLogits!]) expect(Number.isFinite(v)).toBe(true);
-    expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
-    expectClose(got.dLogits!, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
-  });
+    it('logits of ±1000 give finite, exact losses', async () => {
+      const V = 5;
+      const logits = Float32Array.of(1000, -1000, 0, 999, -1000, /* row 2 */ -1000, -1000, -1000, -1000, -1000);
+      const got = await run(gpu(), logits, Int32Array.of(3, 1), 2, V, 0, 1);
+      const want = crossEntropyReference(logits, [3, 1], 2, V);
+      for (const v of [...got.loss, ...got.dLogits!]) expect(Number.isFinite(v)).toBe(true);
+      expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
+      expectClose(got.dLogits!, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
+    });
 
-  it('fixed case: OPT vocabulary 50272, 3 rows, one ignored', async () => {
-    const V = 50272;
-    const logits = seededValues(3 * V, 17, 8);
-    const targets = Int32Array.of(0, IGNORE, V - 1);
-    const got = await run(gpu(), logits, targets, 3, V, 0, 0.5);
-    const want = crossEntropyReference(logits, targets, 3, V, 0.5);
-    expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
-    expectClose(got.dLogits!, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
-    expect(got.loss[1]).toBe(0);
-  });
+    it('fixed case: OPT vocabulary 50272, 3 rows, one ignored', async () => {
+      const V = 50272;
+      const logits = seededValues(3 * V, 17, 8);
+      const targets = Int32Array.of(0, IGNORE, V - 1);
+      const got = await run(gpu(), logits, targets, 3, V, 0, 0.5);
+      const want = crossEntropyReference(logits, targets, 3, V, 0.5);
+      expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
+      expectClose(got.dLogits!, want.dLogits, TOLERANCE.f32Reduction, 'dLogits');
+      expect(got.loss[1]).toBe(0);
+    });
 
-  it('backward agrees with finite differences of the loss', async () => {
-    const rows = 2;
-    const V = 7;
-    const logits = seededValues(rows * V, 5, 3);
-    const targets = [4, 0];
-    const got = await run(gpu(), logits, Int32Array.from(targets), rows, V, 0, 1);
-    const h = 1e-6;
-    const L = (x: Float64Array) => crossEntropyReference(x, targets, rows, V).loss.reduce((s, v) => s + v, 0);
-    const fd = centralDifference(logits, L, h);
-    expectClose(got.dLogits!, fd, TOLERANCE.finiteDifference, 'dLogits');
-  });
+    it('backward agrees with finite differences of the loss', async () => {
+      const rows = 2;
+      const V = 7;
+      const logits = seededValues(rows * V, 5, 3);
+      const targets = [4, 0];
+      const got = await run(gpu(), logits, Int32Array.from(targets), rows, V, 0, 1);
+      const h = 1e-6;
+      const L = (x: Float64Array) => crossEntropyReference(x, targets, rows, V).loss.reduce((s, v) => s + v, 0);
+      const fd = centralDifference(logits, L, h);
+      expectClose(got.dLogits!, fd, TOLERANCE.finiteDifference, 'dLogits');
+    });
 
-  it('one chunk near the 128 MiB binding limit (the chunking contract for 4·1024·50272 logits)', async () => {
-    const g = gpu();
-    const V = 256;
-    const rows = Math.floor(g.limits.maxStorageBufferBindingSize / (V * 4)) - 1;
-    const logits = seededValues(rows * V, 9, 4);
-    const targets = Int32Array.from({ length: rows }, (_, r) => (r % 7 === 3 ? IGNORE : (r * 31) % V));
-    const got = await run(g, logits, targets, rows, V, 0);
-    const want = crossEntropyReference(logits, targets, rows, V);
-    expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
+    it('one chunk near the 128 MiB binding limit (the chunking contract for 4·1024·50272 logits)', async () => {
+      const g = gpu();
+      const V = 256;
+      const rows = Math.floor(g.limits.maxStorageBufferBindingSize / (V * 4)) - 1;
+      const logits = seededValues(rows * V, 9, 4);
+      const targets = Int32Array.from({ length: rows }, (_, r) => (r % 7 === 3 ? IGNORE : (r * 31) % V));
+      const got = await run(g, logits, targets, rows, V, 0);
+      const want = crossEntropyReference(logits, targets, rows, V);
+      expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss');
+    });
   });
 });

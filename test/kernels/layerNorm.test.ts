@@ -7,6 +7,7 @@ import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
+import { forEachMemoryBoundVariant } from '../helpers/variants.js';
 import { layerNormBackwardReference, layerNormReference } from '../reference/layerNorm.js';
 
 const gpu = useGpu();
@@ -73,49 +74,51 @@ const cases = fc.record({ rows: dim(140), cols: dim(300), affine: fc.boolean(), 
   }),
 );
 
-describe('layerNorm', () => {
-  it('forward and backward match the float64 reference (dX overwrite or accumulate; dGamma/dBeta add)', async () => {
-    await fc.assert(
-      fc.asyncProperty(cases, async (c) => check(c, await run(gpu(), c, c.prior, c.priorParam), c.prior, c.priorParam)),
-      { numRuns: 25 },
-    );
-  });
+forEachMemoryBoundVariant(gpu, () => {
+  describe('layerNorm', () => {
+    it('forward and backward match the float64 reference (dX overwrite or accumulate; dGamma/dBeta add)', async () => {
+      await fc.assert(
+        fc.asyncProperty(cases, async (c) => check(c, await run(gpu(), c, c.prior, c.priorParam), c.prior, c.priorParam)),
+        { numRuns: 25 },
+      );
+    });
 
-  it('fixed case: OPT width 1024, 7 rows with a large common offset', async () => {
-    const rows = 7;
-    const cols = 1024;
-    const x = seededValues(rows * cols, 3).map((v, i) => v + (i < cols ? 1000 : 0));
-    const c: Case = { rows, cols, x, gamma: seededValues(cols, 4), beta: seededValues(cols, 5), dY: seededValues(rows * cols, 6) };
-    check(c, await run(gpu(), c));
-  });
+    it('fixed case: OPT width 1024, 7 rows with a large common offset', async () => {
+      const rows = 7;
+      const cols = 1024;
+      const x = seededValues(rows * cols, 3).map((v, i) => v + (i < cols ? 1000 : 0));
+      const c: Case = { rows, cols, x, gamma: seededValues(cols, 4), beta: seededValues(cols, 5), dY: seededValues(rows * cols, 6) };
+      check(c, await run(gpu(), c));
+    });
 
-  it('a constant row normalises to beta with finite gradients (variance 0, eps only)', async () => {
-    const c: Case = { rows: 1, cols: 5, x: new Float32Array(5).fill(3), gamma: Float32Array.of(1, 2, 3, 4, 5), beta: Float32Array.of(1, 1, 1, 1, 1), dY: Float32Array.of(1, -1, 2, 0, 1) };
-    check(c, await run(gpu(), c));
-  });
+    it('a constant row normalises to beta with finite gradients (variance 0, eps only)', async () => {
+      const c: Case = { rows: 1, cols: 5, x: new Float32Array(5).fill(3), gamma: Float32Array.of(1, 2, 3, 4, 5), beta: Float32Array.of(1, 1, 1, 1, 1), dY: Float32Array.of(1, -1, 2, 0, 1) };
+      check(c, await run(gpu(), c));
+    });
 
-  it('fixed case: a row whose values differ by one ulp (x̂ is all rounding; CI drew this once)', async () => {
-    const x = new Float32Array(14);
-    x[0] = 1.9999992847442627;
-    x[1] = 1.9999994039535522;
-    const dY = new Float32Array(14);
-    dY[1] = 2.653241213082808e-30;
-    const c: Case = { rows: 7, cols: 2, x, gamma: Float32Array.of(0.5, -2), beta: Float32Array.of(0, 1), dY };
-    check(c, await run(gpu(), c));
-  });
+    it('fixed case: a row whose values differ by one ulp (x̂ is all rounding; CI drew this once)', async () => {
+      const x = new Float32Array(14);
+      x[0] = 1.9999992847442627;
+      x[1] = 1.9999994039535522;
+      const dY = new Float32Array(14);
+      dY[1] = 2.653241213082808e-30;
+      const c: Case = { rows: 7, cols: 2, x, gamma: Float32Array.of(0.5, -2), beta: Float32Array.of(0, 1), dY };
+      check(c, await run(gpu(), c));
+    });
 
-  it('backward agrees with finite differences of the forward through a scalar loss', async () => {
-    // L = Σ y·w; dL/dx by central differences of the float64 forward, dL/dx from the kernel.
-    const rows = 3;
-    const cols = 6;
-    const c: Case = { rows, cols, x: seededValues(rows * cols, 11, 2), gamma: seededValues(cols, 12), beta: seededValues(cols, 13), dY: seededValues(rows * cols, 14) };
-    const got = await run(gpu(), c);
-    const loss = (x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>) =>
-      layerNormReference(x, gamma, beta, rows, cols, EPS).y.reduce((s, v, i) => s + v * c.dY[i], 0);
-    const h = 1e-5;
-    const fd = (arr: Float32Array, f: (a: Float64Array) => number) => centralDifference(arr, f, h);
-    expectClose(got.dX, fd(c.x, (x) => loss(x, c.gamma!, c.beta!)), TOLERANCE.finiteDifference, 'dX');
-    expectClose(got.dGamma, fd(c.gamma!, (gm) => loss(c.x, gm, c.beta!)), TOLERANCE.finiteDifference, 'dGamma');
-    expectClose(got.dBeta, fd(c.beta!, (bt) => loss(c.x, c.gamma!, bt)), TOLERANCE.finiteDifference, 'dBeta');
+    it('backward agrees with finite differences of the forward through a scalar loss', async () => {
+      // L = Σ y·w; dL/dx by central differences of the float64 forward, dL/dx from the kernel.
+      const rows = 3;
+      const cols = 6;
+      const c: Case = { rows, cols, x: seededValues(rows * cols, 11, 2), gamma: seededValues(cols, 12), beta: seededValues(cols, 13), dY: seededValues(rows * cols, 14) };
+      const got = await run(gpu(), c);
+      const loss = (x: ArrayLike<number>, gamma: ArrayLike<number>, beta: ArrayLike<number>) =>
+        layerNormReference(x, gamma, beta, rows, cols, EPS).y.reduce((s, v, i) => s + v * c.dY[i], 0);
+      const h = 1e-5;
+      const fd = (arr: Float32Array, f: (a: Float64Array) => number) => centralDifference(arr, f, h);
+      expectClose(got.dX, fd(c.x, (x) => loss(x, c.gamma!, c.beta!)), TOLERANCE.finiteDifference, 'dX');
+      expectClose(got.dGamma, fd(c.gamma!, (gm) => loss(c.x, gm, c.beta!)), TOLERANCE.finiteDifference, 'dGamma');
+      expectClose(got.dBeta, fd(c.beta!, (bt) => loss(c.x, c.gamma!, bt)), TOLERANCE.finiteDifference, 'dBeta');
+    });
   });
 });
