@@ -30,7 +30,9 @@ const BYTES_PER_BATCH = 1e9;
 const FLOPS_PER_BATCH = 6e9;
 
 function variantsOf(gpu: Gpu): MatmulVariant[] {
-  return gpu.features.subgroups && gpu.adapter.subgroupMinSize === gpu.adapter.subgroupMaxSize ? ['subgroup', 'tiled', 'gemv'] : ['tiled', 'gemv'];
+  return gpu.features.subgroups && gpu.adapter.subgroupMinSize === gpu.adapter.subgroupMaxSize
+    ? ['subgroup', 'subgroup-nt', 'tiled', 'gemv']
+    : ['tiled', 'gemv'];
 }
 
 /** Every variant and layout against the float64 reference on shapes off the tiles, vec4 and scalar. */
@@ -162,6 +164,14 @@ export async function matmulBench(gpu: Gpu, log: (line: string) => void): Promis
   rows.push(...(await gemvBench(gpu, log)));
   const other: MatmulVariant = variantsOf(gpu)[0] === 'subgroup' && gpu.adapter.isSoftware ? 'tiled' : 'subgroup';
   if (variantsOf(gpu).includes(other)) rows.push(await timeKiln(512, 1024, 1024, 'nn', other));
+  // The subgroup kernel in its own layout against a copy into 'nt', on the shapes of a training
+  // step's dX ('nn') and dW ('tn', K = tokens).
+  if (variantsOf(gpu).includes('subgroup-nt')) {
+    for (const variant of ['subgroup', 'subgroup-nt'] as const) {
+      rows.push(await timeKiln(512, 1024, 1024, 'nn', variant));
+      rows.push(await timeKiln(1024, 512, 1024, 'tn', variant));
+    }
+  }
 
   const tfjs = await startTfjs();
   if (typeof tfjs === 'string') {

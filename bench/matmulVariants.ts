@@ -1,25 +1,32 @@
 import { Gpu } from '../src/kernels/device.js';
-import { subgroupMatmulWgsl } from '../src/kernels/matmul.js';
+import { matmul, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
 import { Params } from '../src/kernels/params.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
 import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } from './harness.js';
 
 /**
- * `node dist/bench/matmulVariants.js [M,K,N] [layout]`: the subgroup matmul's tile shapes side by
- * side (rows per lane TM, vec4 column groups per lane CV), each validated and then timed. The
- * library keeps the winner as SUBGROUP_TM / SUBGROUP_CV in src/kernels/matmul.ts.
+ * `node dist/bench/matmulVariants.js [M,K,N] [layout] [--tiles] [--rounds R]`: lavapipe's subgroup
+ * matmul side by side, each candidate validated and then timed in R interleaved rounds (the
+ * machine is shared: medians, and read the cpu-est column). By default: the kernel in the given
+ * layout against 'subgroup-nt' (a transposed copy into 'nt' first), which decides
+ * RELAYOUT_NN_MIN_K and the 'tn' rule in src/kernels/matmul.ts. With --tiles: the kernel's tile
+ * shapes (rows per lane TM, vec4 column groups per lane CV), kept as SUBGROUP_TM / SUBGROUP_CV.
  *
- * Measured on lavapipe (2 cores, subgroup 8, a busy machine, so read the cpu-est column), nn
- * 512x1024x1024: TM 32 CV 1: 43-49; TM 32 CV 2: 41; TM 64 CV 1: 41; TM 16 CV 1: 46; TM 16 CV 2:
- * 38; TM 8 CV 1: 35 GFLOP/s per 2 CPU-seconds. With subgroup 16 (LP_NATIVE_VECTOR_WIDTH=512): TM 32
- * CV 1: 45; TM 16 CV 1: 40. Larger blocks load fewer elements per FMA but spill accumulators and
- * compile for 10-25 s instead of 1-3 s.
+ * Tiles measured on lavapipe (2 cores, subgroup 8), nn 512x1024x1024: TM 32 CV 1: 43-49; TM 32
+ * CV 2: 41; TM 64 CV 1: 41; TM 16 CV 1: 46; TM 16 CV 2: 38; TM 8 CV 1: 35 GFLOP/s per 2
+ * CPU-seconds; nt 512x1024x1024: TM 32 CV 1: 51; TM 64 CV 1: 46; TM 32 CV 2: 43; TM 16 CV 2: 36.
+ * With subgroup 16 (LP_NATIVE_VECTOR_WIDTH=512): TM 32 CV 1: 45; TM 16 CV 1: 40. Larger blocks
+ * load fewer elements per FMA but spill more accumulators and compile for 15-60 s instead of 1-3 s.
  */
 const TILES: [number, number][] = [[8, 1], [16, 1], [32, 1], [16, 2], [32, 2], [64, 1]];
 
-const [M, K, N] = (process.argv[2] ?? '512,1024,1024').split(',').map(Number);
-const layout = (process.argv[3] ?? 'nn') as 'nn' | 'nt' | 'tn';
+const positional = process.argv.slice(2).filter((x, i, all) => !x.startsWith('--') && all[i - 1] !== '--rounds');
+const [M, K, N] = (positional[0] ?? '512,1024,1024').split(',').map(Number);
+const layout = (positional[1] ?? 'nn') as MatmulLayout;
+const tiles = process.argv.includes('--tiles');
+const roundsAt = process.argv.indexOf('--rounds');
+const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 3;
 const gpu = await Gpu.create();
 const SG = gpu.adapter.subgroupMinSize;
 if (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize) throw new Error('matmulVariants: needs subgroups of one fixed size');
@@ -27,29 +34,67 @@ if ([M, K, N].some((x) => x % 4 !== 0)) throw new Error('matmulVariants: M, K, N
 const a = seededValues(M * K, 1);
 const b = seededValues(K * N, 2);
 const [ba, bb, bc] = [gpu.upload(a), gpu.upload(b), gpu.alloc(4 * M * N)];
-const want = matmulRef(a, b, M, N, K, layout);
-const rows: BenchRow[] = [];
-for (const [TM, CV] of TILES.filter(([TM]) => TM % SG === 0)) {
-  const pipeline = gpu.pipeline(`matmul-variant(TM=${TM},CV=${CV})`, subgroupMatmulWgsl({ layout, vec: true }, TM, SG, CV));
-  const run = () =>
-    gpu.dispatch({
-      kernel: `matmul-variant(TM=${TM},CV=${CV})`,
-      pipeline,
-      bindings: [{ buffer: ba, size: 4 * M * K }, { buffer: bb, size: 4 * K * N }, { buffer: ba, size: 4 }, { buffer: bc, size: 4 * M * N }],
-      params: new Params().u32(M).u32(N).u32(K).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).f32(1).u32(0).bytes(),
-      workgroups: [Math.ceil(N / (4 * SG * CV)), Math.ceil(M / TM)],
-      cost: { flops: 2 * M * N * K },
-    });
+// The float64 reference takes minutes at the LM head's sizes: those are validated by the tests.
+const want = M * N * K <= 2 ** 31 ? matmulRef(a, b, M, N, K, layout) : null;
+
+interface Candidate {
+  name: string;
+  run: () => void;
+}
+const candidates: Candidate[] = [];
+if (tiles) {
+  for (const [TM, CV] of TILES.filter(([TM]) => TM % SG === 0)) {
+    const pipeline = gpu.pipeline(`matmul-variant(${layout},TM=${TM},CV=${CV})`, subgroupMatmulWgsl({ layout, vec: true }, TM, SG, CV));
+    const run = () =>
+      gpu.dispatch({
+        kernel: `matmul-variant(TM=${TM},CV=${CV})`,
+        pipeline,
+        bindings: [{ buffer: ba, size: 4 * M * K }, { buffer: bb, size: 4 * K * N }, { buffer: ba, size: 4 }, { buffer: bc, size: 4 * M * N }],
+        params: new Params().u32(M).u32(N).u32(K).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).f32(1).u32(0).bytes(),
+        workgroups: [Math.ceil(N / (4 * SG * CV)), Math.ceil(M / TM)],
+        cost: { flops: 2 * M * N * K },
+      });
+    candidates.push({ name: `subgroup TM=${TM} CV=${CV}`, run });
+  }
+} else {
+  for (const variant of ['subgroup', 'subgroup-nt'] as const) {
+    candidates.push({ name: variant, run: () => matmul(gpu, { a: ba, b: bb, c: bc, M, N, K, layout, variant }) });
+  }
+}
+
+const notes = new Map<string, string>();
+for (const { name, run } of candidates) {
   const compileStart = performance.now();
   run();
-  const err = relativeError(await gpu.readF32(bc, 0, M * N), want);
+  const got = await gpu.readF32(bc, 0, M * N);
   const compileMs = performance.now() - compileStart;
-  if (!(err < 1e-5)) throw new Error(`matmulVariants: TM=${TM} CV=${CV} is wrong (relative error ${err})`);
-  const row = await benchKernel({ name: `subgroup TM=${TM} CV=${CV}`, shape: `M=${M} K=${K} N=${N}`, layout, run, target: gpuTarget(gpu), flops: 2 * M * N * K, iters: 4 });
-  row.note = `first call (compile) ${compileMs.toFixed(0)} ms`;
-  rows.push(row);
-  process.stderr.write(`${row.kernel}: ${row.gflops!.toFixed(1)} GFLOP/s\n`);
+  const err = want ? relativeError(got, want) : 0;
+  if (!(err < 1e-5)) throw new Error(`matmulVariants: ${name} is wrong (relative error ${err})`);
+  notes.set(name, `first call (compile) ${compileMs.toFixed(0)} ms${want ? '' : ', not validated'}`);
 }
+const timed = new Map<string, BenchRow[]>(candidates.map((c) => [c.name, []]));
+for (let r = 0; r < rounds; r++) {
+  for (const { name, run } of candidates) {
+    const iters = Math.max(1, Math.round(3e9 / (2 * M * N * K)));
+    const row = await benchKernel({ name, shape: `M=${M} K=${K} N=${N}`, layout, run, target: gpuTarget(gpu), flops: 2 * M * N * K, iters, reps: 2 });
+    timed.get(name)!.push(row);
+    process.stderr.write(`round ${r}: ${name}: ${row.gflops!.toFixed(1)} GFLOP/s (cpu-est ${row.cpuGflops?.toFixed(1)})\n`);
+  }
+}
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+const rows = candidates.map(({ name }): BenchRow => {
+  const rs = timed.get(name)!;
+  const ms = median(rs.map((r) => r.ms));
+  const cpu = rs.map((r) => r.cpuGflops).filter((x): x is number => x !== undefined);
+  return {
+    ...rs[0]!,
+    ms,
+    minMs: Math.min(...rs.map((r) => r.minMs)),
+    gflops: (2 * M * N * K) / ms / 1e6,
+    cpuGflops: cpu.length ? median(cpu) : undefined,
+    note: notes.get(name),
+  };
+});
 [ba, bb, bc].forEach((x) => gpu.release(x));
 gpu.destroy();
 console.log(formatTable(rows));

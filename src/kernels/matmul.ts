@@ -1,16 +1,18 @@
 import type { Gpu } from './device.js';
 import { f16ToF32 } from './casts.js';
 import { Params, u32Params } from './params.js';
+import { canTranspose, transpose } from './matmulTranspose.js';
 
 /** Which operand is stored transposed: 'nn' A[M,K]·B[K,N]; 'nt' A[M,K]·B[N,K]ᵀ; 'tn' A[K,M]ᵀ·B[K,N]. */
 export type MatmulLayout = 'nn' | 'nt' | 'tn';
 
 /**
  * 'subgroup': one subgroup per workgroup sharing A through subgroupBroadcast (lavapipe's shape);
+ * 'subgroup-nt': 'subgroup' after copying the operands into the 'nt' layout (see relayoutToNt);
  * 'tiled': register-blocked shared-memory tiles, needing no optional feature (discrete GPUs);
  * 'gemv': 'nt' with few rows of A (decoding: x·Wᵀ), each invocation streaming whole rows of B.
  */
-export type MatmulVariant = 'subgroup' | 'tiled' | 'gemv';
+export type MatmulVariant = 'subgroup' | 'subgroup-nt' | 'tiled' | 'gemv';
 
 export interface MatmulArgs {
   a: GPUBuffer;
@@ -359,9 +361,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }`;
 }
 
-// Tile of the subgroup kernel (see subgroupMatmulWgsl), compared in bench/matmulVariants.ts: TM 32
-// and one vec4 of columns per lane was the fastest on lavapipe; taller or wider blocks load fewer
-// elements per FMA but spill more accumulators and took seconds longer to compile. The scalar
+// Tile of the subgroup kernel (see subgroupMatmulWgsl), compared with bench/matmulVariants.ts
+// --tiles in 'nn' and 'nt': TM 32 and one vec4 of columns per lane was the fastest on lavapipe;
+// taller or wider blocks load fewer elements per FMA but spill more accumulators and took seconds
+// to a minute longer to compile. The scalar
 // shader (shapes not multiples of 4) serves tests and odd sizes, so it takes the smallest tile
 // (TM = SG), which compiles several times faster.
 const SUBGROUP_TM = 32;
@@ -379,10 +382,62 @@ const GEMV_MT = [1, 2, 4];
 const GEMV_MAX_M = 4;
 const gemvRows = (MT: number) => Math.max(1, 8 / MT);
 
-function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number): MatmulVariant {
+// Where lavapipe's subgroup kernel reads a copy in 'nt' instead (relayoutToNt). Measured with
+// bench/matmulVariants.ts on a training step's shapes, MxKxN, in place -> copied, GFLOP/s per 2
+// CPU-seconds (the machine shared): 'tn' (dW, K = tokens) 1024x512x1024: 33 -> 43-47,
+// 4096x512x1024: 35 -> 49, 1024x512x4096: 33 -> 47, 50272x512x512 (the LM head's dTable): 36 -> 47;
+// 'nn' 512x50272x512 (its dH): 36 -> 43; but 'nn' with K 1024 or 4096 (dX): 50 -> 44-45, so only
+// a long K pays for the copy of B.
+const RELAYOUT_NN_MIN_K = 8192;
+
+function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, K: number): MatmulVariant {
   if (layout === 'nt' && M <= GEMV_MAX_M) return 'gemv';
   const { isSoftware, subgroupMinSize: lo, subgroupMaxSize: hi } = gpu.adapter;
-  return gpu.features.subgroups && isSoftware && lo === hi && lo >= 4 && SUBGROUP_TM % lo === 0 ? 'subgroup' : 'tiled';
+  if (!(gpu.features.subgroups && isSoftware && lo === hi && lo >= 4 && SUBGROUP_TM % lo === 0)) return 'tiled';
+  return layout === 'tn' || (layout === 'nn' && K >= RELAYOUT_NN_MIN_K) ? 'subgroup-nt' : 'subgroup';
+}
+
+/**
+ * The 'subgroup-nt' variant: transposes A ('tn') and B ('nn', 'tn') into fresh [M, K] and [N, K]
+ * buffers, then runs the subgroup kernel in 'nt'. There each lane walks its own rows of A and B
+ * along K, 16 bytes per step, four steps to a cache line; in 'tn' every k step of every lane
+ * lands on a new row of both operands (a stride of M or N floats), which lavapipe's per-lane
+ * loads pay for (see RELAYOUT_NN_MIN_K for the measurements). A transpose is one pass over an
+ * operand that the product then reads ⌈N/32⌉ (A) or ⌈M/32⌉ (B) times. Shapes the transpose cannot
+ * take (not multiples of 4, a temporary over the binding size limit) run 'subgroup' in place.
+ */
+function relayoutToNt(gpu: Gpu, args: MatmulArgs): void {
+  const { a, b, M, N, K, layout = 'nn', batch = 1 } = args;
+  const { offsetA = 0, offsetB = 0, offsetC = 0, strideA = M * K, strideB = K * N, strideC = M * N } = args;
+  // strideX = 0 shares one operand across the batch: transpose it once.
+  const itemsA = strideA === 0 ? 1 : batch;
+  const itemsB = strideB === 0 ? 1 : batch;
+  const moveA = layout === 'tn';
+  const moveB = layout !== 'nt';
+  const fits =
+    [offsetC, strideC, N].every((x) => x % 4 === 0) &&
+    (!moveA || canTranspose(gpu, { R: K, C: M, batch: itemsA, offset: offsetA, stride: strideA })) &&
+    (!moveB || canTranspose(gpu, { R: K, C: N, batch: itemsB, offset: offsetB, stride: strideB }));
+  if (!fits) {
+    matmul(gpu, { ...args, variant: 'subgroup' });
+    return;
+  }
+  const next: MatmulArgs = { ...args, layout: 'nt', variant: 'subgroup' };
+  const temps: GPUBuffer[] = [];
+  if (moveA) {
+    const t = gpu.alloc(4 * itemsA * M * K, 'matmul-a-mk');
+    transpose(gpu, { src: a, dst: t, R: K, C: M, batch: itemsA, offset: offsetA, stride: strideA });
+    Object.assign(next, { a: t, offsetA: 0, strideA: itemsA === 1 ? 0 : M * K });
+    temps.push(t);
+  }
+  if (moveB) {
+    const t = gpu.alloc(4 * itemsB * N * K, 'matmul-b-nk');
+    transpose(gpu, { src: b, dst: t, R: K, C: N, batch: itemsB, offset: offsetB, stride: strideB });
+    Object.assign(next, { b: t, offsetB: 0, strideB: itemsB === 1 ? 0 : N * K });
+    temps.push(t);
+  }
+  matmul(gpu, next);
+  for (const t of temps) gpu.release(t);
 }
 
 /**
@@ -393,7 +448,7 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
   const { a, b, c, M, N, K, layout = 'nn', batch = 1, bias, relu = false, accumulate = false, alpha = 1, bDtype = 'f32' } = args;
   const { offsetA = 0, offsetB = 0, offsetC = 0, strideA = M * K, strideB = K * N, strideC = M * N } = args;
   if (M < 1 || N < 1 || K < 1 || batch < 1) throw new Error(`kiln: matmul needs M, N, K, batch >= 1 (got ${M}, ${N}, ${K}, ${batch})`);
-  const variant = args.variant ?? defaultVariant(gpu, layout, M);
+  const variant = args.variant ?? defaultVariant(gpu, layout, M, K);
   const spanB = offsetB + (batch - 1) * strideB + K * N;
   const f16 = bDtype === 'f16';
   if (f16 && variant !== 'gemv') {
@@ -405,8 +460,12 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     return;
   }
   const SG = gpu.adapter.subgroupMinSize;
-  if (variant === 'subgroup' && (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize || SUBGROUP_TM % SG !== 0)) {
-    throw new Error(`kiln: matmul variant 'subgroup' needs the subgroups feature and one subgroup size dividing ${SUBGROUP_TM}`);
+  if (variant.startsWith('subgroup') && (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize || SUBGROUP_TM % SG !== 0)) {
+    throw new Error(`kiln: matmul variant '${variant}' needs the subgroups feature and one subgroup size dividing ${SUBGROUP_TM}`);
+  }
+  if (variant === 'subgroup-nt') {
+    relayoutToNt(gpu, args);
+    return;
   }
   if (variant === 'gemv' && layout !== 'nt') throw new Error(`kiln: matmul variant 'gemv' is for layout 'nt' (got '${layout}')`);
   const four = (...xs: number[]) => xs.every((x) => x % 4 === 0);

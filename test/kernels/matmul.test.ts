@@ -119,11 +119,11 @@ function caseArb(layout: MatmulLayout, maxM = 40): fc.Arbitrary<Case> {
     });
 }
 
-const variants: MatmulVariant[] = ['subgroup', 'tiled', 'gemv'];
+const variants: MatmulVariant[] = ['subgroup', 'subgroup-nt', 'tiled', 'gemv'];
 
 for (const variant of variants) {
   describe(`matmul (${variant})`, () => {
-    const skip = () => variant === 'subgroup' && !gpu().features.subgroups;
+    const skip = () => variant.startsWith('subgroup') && !gpu().features.subgroups;
     // gemv is the 'nt' kernel for few rows of A: mostly M <= 8 (its automatic range is M <= 4; up
     // to 8 several row tiles), sometimes more.
     const gemv = variant === 'gemv';
@@ -156,20 +156,28 @@ for (const variant of variants) {
       await check({ ...plain, layout, M: 2, N: 29, K: 13, batch: 2, offsetB: 3, padB: 5, accumulate: true, alpha: -2, bF16: true, seed: 6 }, variant);
     });
 
-    it('shares one B across the batch with strideB = 0', async (ctx) => {
+    it('shares one operand across the batch with a stride of 0 (B, then A)', async (ctx) => {
       if (skip()) ctx.skip('the device has no subgroups feature');
       const g = gpu();
-      const [M, N, K, batch] = [5, 8, 12, 3];
-      const a = data(batch * M * K, 3);
-      const b = data(K * N, 4);
-      const [ba, bb, bc] = [uploadF32(g, a), uploadF32(g, b), g.alloc(4 * batch * M * N)];
-      const layout = gemv ? 'nt' : 'nn';
-      matmul(g, { a: ba, b: bb, c: bc, M, N, K, layout, batch, strideB: 0, variant });
-      const got = await g.readF32(bc, 0, batch * M * N);
-      [ba, bb, bc].forEach((x) => g.release(x));
-      const want = new Float64Array(batch * M * N);
-      for (let z = 0; z < batch; z++) want.set(matmulRef(a.subarray(z * M * K, (z + 1) * M * K), b, M, N, K, layout), z * M * N);
-      expectClose(got, want, TOLERANCE.f32, `${variant} strideB=0`);
+      const [M, N, K, batch] = [8, 12, 16, 3];
+      for (const layout of gemv ? (['nt'] as const) : (['nn', 'nt', 'tn'] as const)) {
+        for (const shared of ['B', 'A'] as const) {
+          const a = data((shared === 'A' ? 1 : batch) * M * K, 3);
+          const b = data((shared === 'B' ? 1 : batch) * K * N, 4);
+          const [ba, bb, bc] = [uploadF32(g, a), uploadF32(g, b), g.alloc(4 * batch * M * N)];
+          const strides = shared === 'B' ? { strideB: 0 } : { strideA: 0 };
+          matmul(g, { a: ba, b: bb, c: bc, M, N, K, layout, batch, ...strides, variant });
+          const got = await g.readF32(bc, 0, batch * M * N);
+          [ba, bb, bc].forEach((x) => g.release(x));
+          const want = new Float64Array(batch * M * N);
+          for (let z = 0; z < batch; z++) {
+            const az = shared === 'A' ? a : a.subarray(z * M * K, (z + 1) * M * K);
+            const bz = shared === 'B' ? b : b.subarray(z * K * N, (z + 1) * K * N);
+            want.set(matmulRef(az, bz, M, N, K, layout), z * M * N);
+          }
+          expectClose(got, want, TOLERANCE.f32, `${variant} ${layout} stride${shared}=0`);
+        }
+      }
     });
   });
 }
@@ -193,6 +201,33 @@ describe('matmul variant choice', () => {
     const chosen = kernels.filter((k) => k.startsWith('matmul')).map((k) => k.slice(0, k.indexOf('(')));
     expect(chosen.slice(0, 2)).toEqual(['matmul-gemv', 'matmul-gemv']);
     expect(chosen.slice(2)).not.toContain('matmul-gemv');
+  });
+
+  it("on lavapipe, copies 'tn' and long-K 'nn' operands into 'nt' and runs other 'nn' in place", async (ctx) => {
+    const g = gpu();
+    if (!(g.adapter.isSoftware && g.features.subgroups)) ctx.skip('the subgroup variants are the default only on lavapipe');
+    const kernels: string[] = [];
+    const dispatch = g.dispatch.bind(g);
+    g.dispatch = (d) => {
+      kernels.push(d.kernel);
+      dispatch(d);
+    };
+    const names = async (c: Case) => {
+      kernels.length = 0;
+      await check(c, undefined);
+      return kernels.filter((k) => k.startsWith('matmul')).map((k) => k.slice(0, k.indexOf(',')));
+    };
+    try {
+      expect(await names({ ...plain, layout: 'tn', M: 36, N: 40, K: 20, accumulate: true })).toEqual([
+        'matmul-transpose(R=20',
+        'matmul-transpose(R=20',
+        'matmul-subgroup(nt-vec4',
+      ]);
+      expect(await names({ ...plain, layout: 'nn', M: 8, N: 12, K: 8192, bias: true })).toEqual(['matmul-transpose(R=8192', 'matmul-subgroup(nt-vec4']);
+      expect(await names({ ...plain, layout: 'nn', M: 36, N: 40, K: 20 })).toEqual(['matmul-subgroup(nn-vec4']);
+    } finally {
+      g.dispatch = dispatch;
+    }
   });
 
   it("refuses 'gemv' for layouts other than 'nt'", () => {
