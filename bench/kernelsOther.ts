@@ -3,6 +3,7 @@ import { adamw } from '../src/kernels/adamw.js';
 import { attentionBackward, attentionForward } from '../src/kernels/attention.js';
 import { crossEntropy } from '../src/kernels/crossEntropy.js';
 import { layerNormBackward, layerNormForward } from '../src/kernels/layerNorm.js';
+import { f16BitsToF32, f32ToF16Bits } from '../src/model/dtypes.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { attentionBackwardReference, attentionReference } from '../test/reference/attention.js';
 import { crossEntropyReference } from '../test/reference/crossEntropy.js';
@@ -78,9 +79,11 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
   const target = gpuTarget(gpu);
   const rows: BenchRow[] = [];
   // One shape, every set back to back.
-  const each = async (opts: Omit<Parameters<typeof benchKernel>[0], 'run' | 'target'>, run: (K: OtherKernels) => () => void) => {
+  // `libraryOnly`: rows that use an option older builds lack (an older set would misread the inputs).
+  const each = async (opts: Omit<Parameters<typeof benchKernel>[0], 'run' | 'target'>, run: (K: OtherKernels) => () => void, libraryOnly = false) => {
     if (!only.test(opts.name)) return;
     for (const [label, K] of sets) {
+      if (libraryOnly && K !== libraryKernels) continue;
       const r = await benchKernel({ ...opts, run: run(K), target });
       if (label) r.note = r.note ? `${label}; ${r.note}` : label;
       rows.push(r);
@@ -90,6 +93,11 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
   const buffers: GPUBuffer[] = [];
   const data = (n: number, seed: number) => {
     const b = gpu.upload(seededValues(n, seed));
+    buffers.push(b);
+    return b;
+  };
+  const uploaded = (x: Float32Array | Uint16Array) => {
+    const b = gpu.upload(x);
     buffers.push(b);
     return b;
   };
@@ -137,6 +145,37 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
     await each({ name: 'attentionBackward', shape: `${shape} mask`, flops: 2.5 * flops, iters: 1, note }, (K) => () =>
       K.attentionBackward(gpu, { ...masked, out, lse, dOut, dQ, dK, dV, T }),
     );
+  }
+  if (only.test('attentionDecode')) {
+    // One decoding step's attention (a layer of OPT-350m generating after Tk - 1 tokens, from a KV
+    // cache of 2048 rows: 'flash' with one query row), k and v in f32 and as packed f16 halves (an
+    // f16 cache: half the bytes streamed). The f16 run is first checked against f32 k and v
+    // rounded to f16, which it must match up to summation order.
+    const [B, NH, HS, kvRows] = [1, 16, 64, 2048];
+    const C = NH * HS;
+    const kv = [seededValues(B * kvRows * C, 12), seededValues(B * kvRows * C, 13)];
+    const bits = kv.map((x) => Uint16Array.from(x, f32ToF16Bits));
+    const [k32, v32] = kv.map((x) => uploaded(x));
+    const [k16, v16] = bits.map((h) => uploaded(h));
+    const [kr, vr] = bits.map((h) => uploaded(Float32Array.from(h, f16BitsToF32)));
+    const q = data(B * C, 14);
+    const out = empty(B * C * 4);
+    const common = { q, out, B, NH, HS, scale: 1 / Math.sqrt(HS), Tq: 1, kvRows, variant: 'flash' as const };
+    attentionForward(gpu, { ...common, k: k16, v: v16, Tk: 1024, kvDtype: 'f16' });
+    const got = await gpu.readF32(out, 0, B * C);
+    attentionForward(gpu, { ...common, k: kr, v: vr, Tk: 1024 });
+    const err = relativeError(got, await gpu.readF32(out, 0, B * C));
+    if (!(err < 1e-5)) throw new Error(`bench: attention with f16 k/v is wrong (relative error ${err} against f32 k/v rounded to f16)`);
+    for (const Tk of [512, 1024]) {
+      const shape = `B=${B} NH=${NH} HS=${HS} Tq=1 Tk=${Tk} kvRows=${kvRows}`;
+      for (const [kvDtype, k, v] of [['f32', k32, v32], ['f16', k16, v16]] as const) {
+        await each(
+          { name: 'attentionDecode', shape, bytes: 2 * B * Tk * C * (kvDtype === 'f16' ? 2 : 4), flops: 4 * B * NH * Tk * HS, iters: 20, note: `flash, k/v ${kvDtype}` },
+          (K) => () => K.attentionForward(gpu, { ...common, k, v, Tk, kvDtype }),
+          kvDtype === 'f16',
+        );
+      }
+    }
   }
   {
     const [R, V] = [512, 50272];

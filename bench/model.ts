@@ -38,7 +38,7 @@ function randomPrompt(T: number, seed: number): Int32Array {
 }
 
 async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
-  const cache = new KVCache(model.gpu, config.numHiddenLayers, 1, T + DECODE_STEPS, config.hiddenSize);
+  const cache = new KVCache(model.gpu, config.numHiddenLayers, 1, T + DECODE_STEPS, config.hiddenSize, model.kvCacheDtype);
   await model.gpu.sync();
   const start = performance.now();
   const logits = model.lastPositionLogits(randomPrompt(T, seed), new Int32Array(T).fill(1), 1, T, cache);

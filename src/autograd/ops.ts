@@ -115,6 +115,7 @@ export function attention(ctx: OpContext, q: Tensor, k: Tensor, v: Tensor, s: At
     mask: s.mask?.buffer,
     segmentIds: s.segmentIds?.buffer,
     scale: s.scale,
+    kvDtype: k.dtype === 'f16' ? 'f16' : 'f32',
   });
   if (ctx.tape && lse) {
     const saved = [q, k, v, y, lse];

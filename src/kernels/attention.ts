@@ -46,6 +46,7 @@ function scoresChunk(gpu: Gpu, kernel: string, Tq: number, Tk: number, matrices:
  * log-sum-exp [B, NH, Tq] when `lse` is given (training). Query i sits at absolute position
  * i + Tk - Tq, so the same call serves prefill (Tq = Tk) and decoding from a KV cache of `kvRows`
  * rows (Tq < Tk). `variant` forces a variant (tests, benches); by default attentionVariant's.
+ * `kvDtype: 'f16'` reads k and v as packed halves (an f16 KV cache) in both variants.
  */
 export function attentionForward(
   gpu: Gpu,
@@ -80,6 +81,9 @@ export function attentionBackward(
 ): void {
   const { T } = a;
   checkShape('attentionBackward', a, T, T, T);
+  if (a.kvDtype === 'f16') {
+    throw new Error(`kiln: attentionBackward has no f16 k/v (B=${a.B}, NH=${a.NH}, HS=${a.HS}, T=${T}): f16 k and v are for inference; train in f32`);
+  }
   const variant = a.variant ?? attentionVariant(gpu, 'backward', T, T);
   if (variant === 'flash') flashAttentionBackward(gpu, a);
   else scoresAttentionBackward(gpu, { ...a, chunk: scoresChunk(gpu, 'attentionBackward', T, T, 2) });

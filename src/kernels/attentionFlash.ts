@@ -1,5 +1,5 @@
 import type { Gpu } from './device.js';
-import { BLIND, HAS_MASK, HAS_SEG, LOWEST, maskFlags, optionalBindings, type AttentionInputs } from './attentionMasking.js';
+import { BLIND, HAS_MASK, HAS_SEG, kvBytes, LOWEST, maskFlags, optionalBindings, type AttentionInputs } from './attentionMasking.js';
 import { Params } from './params.js';
 
 // Causal multi-head attention without the [B, NH, Tq, Tk] score tensor (flash attention: tiles of
@@ -36,6 +36,8 @@ interface Spec {
   tile: number;
   /** query rows per workgroup (forward only; default ROWS) */
   rows?: number;
+  /** k and v storage (forward only; default 'f32') */
+  kvDtype?: 'f32' | 'f16';
 }
 
 // Modes beside attentionMasking.ts's mask flags, also runtime flags (one pipeline per head size).
@@ -52,18 +54,24 @@ function tileFor(HS: number): number {
  * WGSL shared by the kernels: vec4 access to one head's slice of a [rows, C] buffer. With HS a
  * multiple of 4 the buffers are vec4 arrays; otherwise f32 arrays read per element, the vec4's
  * components past HS reading (and writing) nothing, so dot products and updates stay exact.
+ * Buffers named in `halves` hold packed f16 (u32 arrays): element e is half e % 2 of word e / 2,
+ * and with HS a multiple of 4 (so C and every head's base are too) a vec4 is two whole words.
  */
-function rowAccess(HS: number, reads: string[], writes: string[]): string {
+function rowAccess(HS: number, reads: string[], writes: string[], halves: string[] = []): string {
   const HS4 = Math.ceil(HS / 4);
   const vec = HS % 4 === 0;
   const lines = [`const HS4 = ${HS4}u;`, `alias Row = array<vec4f, ${HS4}>;`];
   for (const name of reads) {
+    const half = halves.includes(name);
+    const element = half ? `unpack2x16float(${name}[e / 2u])[e % 2u]` : `${name}[e]`;
     lines.push(
       vec
-        ? `fn ld_${name}(base: u32, d: u32) -> vec4f { return ${name}[base / 4u + d]; }`
+        ? half
+          ? `fn ld_${name}(base: u32, d: u32) -> vec4f { let w = base / 2u + 2u * d; return vec4f(unpack2x16float(${name}[w]), unpack2x16float(${name}[w + 1u])); }`
+          : `fn ld_${name}(base: u32, d: u32) -> vec4f { return ${name}[base / 4u + d]; }`
         : `fn ld_${name}(base: u32, d: u32) -> vec4f {
   var r = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * d + c < ${HS}u) { r[c] = ${name}[base + 4u * d + c]; } }
+  for (var c = 0u; c < 4u; c++) { if (4u * d + c < ${HS}u) { let e = base + 4u * d + c; r[c] = ${element}; } }
   return r;
 }`,
     );
@@ -92,6 +100,7 @@ function bindings(list: [string, string, 'read' | 'read_write'][]): string {
 }
 
 const rowType = (HS: number) => (HS % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
+const kvType = (HS: number, kvDtype: 'f32' | 'f16') => (kvDtype === 'f16' ? 'array<u32>' : rowType(HS));
 
 // Params shared by all kernels. qOff = Tk - Tq: query i sits at absolute position i + qOff.
 const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff: u32, scale: f32, invTk: f32, flags: u32 }`;
@@ -99,17 +108,35 @@ const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff:
 /**
  * WGSL that stages keys kt..kt+BK of (b, h) into workgroup memory (kT, vT, and the keys' mask and
  * segment), `lanes` lanes striding over the tile; forward and dQ both walk key tiles this way.
+ * `wide`: k and v are packed f16 bound as vec4u (HS % 8 == 0, so every head's row starts on one),
+ * eight halves per load. With one query row per decoding step the staging is a good part of the
+ * work; per-vec4 loads of halves made f16 k/v cost ~10% more CPU than f32 on lavapipe (B=1,
+ * NH=16, HS=64, Tk=512 and 1024), eight at a time ~8% less (bench/other.ts --only attentionDecode).
  */
-function stageKeyTile(BK: number, HS: number, lanes: number): string {
-  return `  workgroupBarrier();
-  for (var e = lid; e < ${BK}u * HS4; e += ${lanes}u) {
+function stageKeyTile(BK: number, HS: number, lanes: number, wide = false): string {
+  const loads = wide
+    ? `for (var e = lid; e < ${BK}u * HS4 / 2u; e += ${lanes}u) {
+    let jj = e / (HS4 / 2u);
+    let d = e % (HS4 / 2u);
+    let j = kt + jj;
+    let w = ((b * p.kvRows + j) * p.C + h * ${HS}u) / 8u + d;
+    let kw = select(vec4u(0u), k[w], j < p.Tk);
+    let vw = select(vec4u(0u), v[w], j < p.Tk);
+    kT[jj][2u * d] = vec4f(unpack2x16float(kw.x), unpack2x16float(kw.y));
+    kT[jj][2u * d + 1u] = vec4f(unpack2x16float(kw.z), unpack2x16float(kw.w));
+    vT[jj][2u * d] = vec4f(unpack2x16float(vw.x), unpack2x16float(vw.y));
+    vT[jj][2u * d + 1u] = vec4f(unpack2x16float(vw.z), unpack2x16float(vw.w));
+  }`
+    : `for (var e = lid; e < ${BK}u * HS4; e += ${lanes}u) {
     let jj = e / HS4;
     let d = e % HS4;
     let j = kt + jj;
     let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
     kT[jj][d] = select(vec4f(0.0), ld_k(base, d), j < p.Tk);
     vT[jj][d] = select(vec4f(0.0), ld_v(base, d), j < p.Tk);
-  }
+  }`;
+  return `  workgroupBarrier();
+  ${loads}
   for (var jj = lid; jj < ${BK}u; jj += ${lanes}u) {
     let j = kt + jj;
     keyOk[jj] = select(1u, mask[b * p.kvRows + j], (p.flags & ${HAS_MASK}u) != 0u);
@@ -121,17 +148,20 @@ function stageKeyTile(BK: number, HS: number, lanes: number): string {
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
   const rows = s.rows ?? ROWS;
+  const kvDtype = s.kvDtype ?? 'f32';
+  const wide = kvDtype === 'f16' && HS % 8 === 0;
+  const kvT = wide ? 'array<vec4u>' : kvType(HS, kvDtype);
   const list: [string, string, 'read' | 'read_write'][] = [
     ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
+    ['k', kvT, 'read'],
+    ['v', kvT, 'read'],
     ['out', rowType(HS), 'read_write'],
   ];
   list.push(['lse', 'array<f32>', 'read_write'], ['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
   return /* wgsl */ `
 ${PARAMS}
 ${bindings(list)}
-${rowAccess(HS, ['q', 'k', 'v'], ['out'])}
+${rowAccess(HS, wide ? ['q'] : ['q', 'k', 'v'], ['out'], kvDtype === 'f16' ? ['k', 'v'] : [])}
 const LOWEST = ${LOWEST};
 var<workgroup> kT: array<Row, ${BK}>;
 var<workgroup> vT: array<Row, ${BK}>;
@@ -146,7 +176,7 @@ var<private> l: f32;
 
 // Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
-${stageKeyTile(BK, HS, rows)}
+${stageKeyTile(BK, HS, rows, wide)}
   // One key at a time with a lazy rescale (only when the max grows): a score array per lane with
   // the loop unrolled made lavapipe's LLVM take tens of seconds to compile; the runtime trip count
   // keeps the loop rolled, and keys past Tk are never visited.
@@ -223,20 +253,22 @@ export function flashAttentionForward(
   // of the workgroup's last row: on average half the queries' span past the cached keys.
   const lanes = Math.ceil(Tq / rows) * rows;
   const keys = Math.min(Tk, Tk - Tq / 2 + rows / 2);
+  const kvDtype = a.kvDtype ?? 'f32';
+  const kv = kvBytes(a, B * kvRows * C);
   gpu.dispatch({
-    kernel: `attentionFlashForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk})`,
-    pipeline: gpu.pipeline('attentionForward', forwardWgsl({ HS, tile: tileFor(HS), rows })),
+    kernel: `attentionFlashForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk},kv=${kvDtype})`,
+    pipeline: gpu.pipeline(`attentionForward-${kvDtype}`, forwardWgsl({ HS, tile: tileFor(HS), rows, kvDtype })),
     bindings: [
       { buffer: a.q, size: B * Tq * C * 4 },
-      { buffer: a.k, size: B * kvRows * C * 4 },
-      { buffer: a.v, size: B * kvRows * C * 4 },
+      { buffer: a.k, size: kv },
+      { buffer: a.v, size: kv },
       { buffer: a.out, size: B * Tq * C * 4 },
       a.lse ? { buffer: a.lse, size: B * NH * Tq * 4 } : { buffer: lseDummy!, size: 16 },
       ...opt.list,
     ],
     params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
     workgroups: [Math.ceil(Tq / rows), B * NH],
-    cost: { flops: FORWARD_FLOP_WEIGHT * 4 * B * NH * lanes * keys * HS, bytes: 4 * B * C * (2 * Tq + 2 * Tk) },
+    cost: { flops: FORWARD_FLOP_WEIGHT * 4 * B * NH * lanes * keys * HS, bytes: 8 * B * C * Tq + 2 * kvBytes(a, B * C * Tk) },
   });
   opt.release();
   if (lseDummy) gpu.release(lseDummy);

@@ -26,7 +26,15 @@ export interface AttentionInputs {
   /** u32 [B, Tk]: keys are visible only within the query's segment (packing) */
   segmentIds?: GPUBuffer;
   scale: number;
+  /**
+   * How k and v are stored: 'f16' is IEEE halves packed two per u32 (element offsets as in f32),
+   * widened to f32 on read, all arithmetic f32 (an f16 KV cache). Forward only. Default 'f32'.
+   */
+  kvDtype?: 'f32' | 'f16';
 }
+
+/** Bytes of a k or v binding of `elements` elements stored as `kvDtype`. */
+export const kvBytes = (a: AttentionInputs, elements: number) => (a.kvDtype === 'f16' ? Math.ceil(elements / 2) * 4 : elements * 4);
 
 /** Which kernels run: see attention.ts. */
 export type AttentionVariant = 'flash' | 'scores';

@@ -263,8 +263,10 @@ export function scoresAttentionForward(
     const slice = { B, NH, HS, head0, count: n };
     const queries: Omit<HeadSlice, 'tensor' | 'heads'> = { ...slice, rows: Tq, T: Tq };
     toHeads(gpu, { ...queries, tensor: a.q, heads: Qh });
-    toHeads(gpu, { ...slice, rows: kvRows, T: Tk, tensor: a.k, heads: Kh });
-    toHeads(gpu, { ...slice, rows: kvRows, T: Tk, tensor: a.v, heads: Vh });
+    // f16 k and v are widened here, in the copy the matmuls need anyway.
+    const keys = { ...slice, rows: kvRows, T: Tk, dtype: a.kvDtype };
+    toHeads(gpu, { ...keys, tensor: a.k, heads: Kh });
+    toHeads(gpu, { ...keys, tensor: a.v, heads: Vh });
     for (const bl of blocks) {
       const sc = blockOperand(bl, n);
       matmul(gpu, { a: Qh, b: Kh, c: S, M: bl.rows, N: bl.width, K: HSp, layout: 'nt', batch: n, offsetA: bl.row0 * HSp, strideA: Tqp * HSp, strideB: Tkp * HSp, offsetC: sc.offset, strideC: sc.stride, alpha: a.scale });

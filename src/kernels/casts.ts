@@ -47,3 +47,57 @@ export function f16ToF32(gpu: Gpu, a: { src: GPUBuffer; dst: GPUBuffer; n: numbe
 export function bf16ToF32(gpu: Gpu, a: { src: GPUBuffer; dst: GPUBuffer; n: number }): void {
   cast(gpu, 'bf16', a);
 }
+
+// The narrowing direction, for the f16 KV cache: f32 to IEEE halves, round to nearest even,
+// overflow to ±inf and NaN kept, bit for bit as dtypes.ts's f32ToF16Bits. In integer arithmetic
+// because WGSL leaves pack2x16float's rounding to the implementation and its out-of-range
+// results undefined. A normal half rebiases the exponent (-112 << 23) and rounds the 13 dropped
+// bits by adding 0xfff plus the kept lsb (a carry correctly bumps the exponent); a subnormal half
+// is round(|x|·2^24), WGSL's round() being round-half-to-even.
+const packWgsl = /* wgsl */ `
+struct P { words: u32, blocks: u32, nx: u32, srcStride: u32, dstOffset: u32, dstStride: u32 }
+@group(0) @binding(0) var<storage, read> src: array<f32>;
+@group(0) @binding(1) var<storage, read_write> dst: array<u32>;
+@group(0) @binding(2) var<uniform> p: P;
+
+fn toHalf(x: f32) -> u32 {
+  let u = bitcast<u32>(x);
+  let sign = (u >> 16u) & 0x8000u;
+  let a = u & 0x7fffffffu;
+  if (a > 0x7f800000u) { return sign | 0x7e00u | ((a >> 13u) & 0x3ffu); }
+  if (a >= 0x477ff000u) { return sign | 0x7c00u; }
+  if (a >= 0x38800000u) { return sign | ((a + 0xc8000fffu + ((a >> 13u) & 1u)) >> 13u); }
+  return sign | u32(round(bitcast<f32>(a) * 16777216.0));
+}
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let e = (wid.x + wid.y * p.nx) * ${WG}u + lid;
+  if (e >= p.words * p.blocks) { return; }
+  let blk = e / p.words;
+  let i = e % p.words;
+  let s = blk * p.srcStride + 2u * i;
+  dst[p.dstOffset + blk * p.dstStride + i] = toHalf(src[s]) | (toHalf(src[s + 1u]) << 16u);
+}`;
+
+/**
+ * Packs `blocks` runs of 2·words f32s into IEEE halves: words u32s of dst at dstOffset +
+ * b·dstStride (in u32s) from src at b·srcStride (in f32s), for b < blocks. Whole u32s only, so
+ * every run must start at an even element of the packed tensor (see kvCache.ts).
+ */
+export function f32ToF16(
+  gpu: Gpu,
+  a: { src: GPUBuffer; dst: GPUBuffer; words: number; blocks: number; srcStride: number; dstOffset: number; dstStride: number },
+): void {
+  const n = a.words * a.blocks;
+  if (n === 0) return;
+  const { workgroups, nx } = grid1d(Math.ceil(n / WG), gpu.limits.maxComputeWorkgroupsPerDimension);
+  gpu.dispatch({
+    kernel: `f32ToF16(words=${a.words},blocks=${a.blocks})`,
+    pipeline: gpu.pipeline('f32ToF16', packWgsl),
+    bindings: [a.src, a.dst],
+    params: new Params().u32(a.words).u32(a.blocks).u32(nx).u32(a.srcStride).u32(a.dstOffset).u32(a.dstStride).bytes(),
+    workgroups,
+    cost: { bytes: 12 * n },
+  });
+}

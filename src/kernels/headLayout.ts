@@ -27,17 +27,25 @@ export interface HeadSlice {
   /** first head (b·NH + h) and number of heads moved */
   head0: number;
   count: number;
+  /**
+   * How `tensor` is stored (toHeads only): 'f16' is IEEE halves packed two per u32 (an f16 KV
+   * cache), widened to f32 as they are copied, so the products downstream stay f32. Default 'f32'.
+   */
+  dtype?: 'f32' | 'f16';
 }
 
-function headLayoutWgsl(toHeads: boolean, vec: boolean): string {
-  const flatType = vec ? 'array<vec4f>' : 'array<f32>';
+function headLayoutWgsl(toHeads: boolean, vec: boolean, half: boolean): string {
+  const flatType = half ? 'array<u32>' : vec ? 'array<vec4f>' : 'array<f32>';
   // One invocation per vec4 of the packed tensor; the flat side is read (or written) as a vec4
-  // when HS % 4 == 0, else per element, the components past HS skipped.
+  // when HS % 4 == 0, else per element, the components past HS skipped. Packed halves: element i
+  // is half i % 2 of word i / 2, and with HS % 4 == 0 a vec4 is two whole words.
+  const vecRead = half ? 'let w = flatAt / 2u; x = vec4f(unpack2x16float(src[w]), unpack2x16float(src[w + 1u]));' : 'x = src[flatAt / 4u];';
+  const elementRead = half ? 'let i = flatAt + c; x[c] = unpack2x16float(src[i / 2u])[i % 2u];' : 'x[c] = src[flatAt + c];';
   const body = toHeads
     ? vec
-      ? 'var x = vec4f(0.0); if (t < p.T) { x = src[flatAt / 4u]; } dst[e] = x;'
+      ? `var x = vec4f(0.0); if (t < p.T) { ${vecRead} } dst[e] = x;`
       : `var x = vec4f(0.0);
-  for (var c = 0u; c < 4u; c++) { if (t < p.T && 4u * d + c < p.HS) { x[c] = src[flatAt + c]; } }
+  for (var c = 0u; c < 4u; c++) { if (t < p.T && 4u * d + c < p.HS) { ${elementRead} } }
   dst[e] = x;`
     : vec
       ? 'if (t < p.T) { let x = src[e]; let i = flatAt / 4u; dst[i] = select(x, dst[i] + x, p.acc != 0u); }'
@@ -69,17 +77,20 @@ function move(gpu: Gpu, s: HeadSlice, toHeads: boolean, accumulate: boolean): vo
   if (T > rows || head0 + count > B * NH) {
     throw new Error(`kiln: headLayout: heads ${head0}..${head0 + count} of T=${T} rows out of B=${B}, NH=${NH}, rows=${rows}`);
   }
+  const half = s.dtype === 'f16';
+  if (half && !toHeads) throw new Error(`kiln: fromHeads writes f32 only (heads ${head0}..${head0 + count}, B=${B}, NH=${NH}, HS=${HS}, T=${T})`);
   const vec = HS % 4 === 0;
   const Tp = padded(T);
   const HS4 = padded(HS) / 4;
   const n = count * Tp * HS4;
   const grid = grid1d(Math.ceil(n / WG), gpu.limits.maxComputeWorkgroupsPerDimension);
-  const flat = { buffer: s.tensor, size: B * rows * NH * HS * 4 };
+  const elements = B * rows * NH * HS;
+  const flat = { buffer: s.tensor, size: half ? Math.ceil(elements / 2) * 4 : elements * 4 };
   const packed = { buffer: s.heads, size: n * 16 };
   const name = toHeads ? 'toHeads' : 'fromHeads';
   gpu.dispatch({
-    kernel: `${name}(heads=${count},T=${T},HS=${HS})`,
-    pipeline: gpu.pipeline(`${name}${vec ? '-vec4' : ''}`, headLayoutWgsl(toHeads, vec)),
+    kernel: `${name}(heads=${count},T=${T},HS=${HS}${half ? ',f16' : ''})`,
+    pipeline: gpu.pipeline(`${name}${vec ? '-vec4' : ''}${half ? '-f16' : ''}`, headLayoutWgsl(toHeads, vec, half)),
     bindings: toHeads ? [flat, packed] : [packed, flat],
     params: new Params().u32(n).u32(grid.nx).u32(T).u32(Tp).u32(HS).u32(HS4).u32(rows).u32(NH).u32(head0).u32(accumulate ? 1 : 0).bytes(),
     workgroups: grid.workgroups,
@@ -89,7 +100,7 @@ function move(gpu: Gpu, s: HeadSlice, toHeads: boolean, accumulate: boolean): vo
   });
 }
 
-/** heads[count, Tp, HSp] = heads head0.. of tensor, zero-padded. */
+/** heads[count, Tp, HSp] = heads head0.. of tensor (f32, or packed f16 widened), zero-padded. */
 export function toHeads(gpu: Gpu, s: HeadSlice): void {
   move(gpu, s, true, false);
 }

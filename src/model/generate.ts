@@ -95,7 +95,7 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
   };
 
   const rng = new SeededRandom(opts.seed ?? 0);
-  const cache = opts.useCache === false || opts.maxNewTokens === 0 ? null : new KVCache(model.gpu, config.numHiddenLayers, B, capacity, config.hiddenSize);
+  const cache = opts.useCache === false || opts.maxNewTokens === 0 ? null : new KVCache(model.gpu, config.numHiddenLayers, B, capacity, config.hiddenSize, model.kvCacheDtype);
   const out: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   try {

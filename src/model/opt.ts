@@ -19,7 +19,7 @@ import type { DType } from './dtypes.js';
 import { type GenerateOptions, generate } from './generate.js';
 import { resolveModelFiles } from './hub.js';
 import { type IntMatrix, flattenMatrix, offsetPositionIds, positionIdsFromMask, shiftedTargets } from './inputs.js';
-import type { KVCache } from './kvCache.js';
+import type { KVCache, KVCacheDtype } from './kvCache.js';
 import { optParameterSpec } from './parameterSpec.js';
 import { Parameter, initialValues, uploadParameter } from './parameters.js';
 import { SeededRandom } from './random.js';
@@ -278,6 +278,14 @@ export class OPTForCausalLM {
     const logits = lmHead(ctx, last, this.embedTokens, [B, this.config.vocabSize]);
     last.release();
     return logits;
+  }
+
+  /**
+   * The dtype a KV cache filled by this model stores (KVCache's default): 'f16' when the model was
+   * loaded with f16 weights (inference only, and already at f16's precision), else 'f32'.
+   */
+  get kvCacheDtype(): KVCacheDtype {
+    return this.params.some((p) => p.data.dtype === 'f16') ? 'f16' : 'f32';
   }
 
   /** New tokens for each prompt (left-padded internally; KV cache). See generate.ts. */
