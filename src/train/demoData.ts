@@ -2,8 +2,13 @@
  * The demo's own data set, generated deterministically from a seed: kiln's invented tools
  * (demoTools.ts) as ToolBench-shaped API entries, queries in StableToolBench's test-query format
  * split into train and held-out eval queries by ToolBench's six categories, and for each train
- * query a ToolLLaMA conversation that calls the query's APIs and finishes with an answer built
- * from the observations.
+ * query a trajectory that calls the query's APIs and finishes with an answer built from the
+ * observations. Training data is cut from the trajectories the way ToolBench releases its own
+ * (toolllama_G123_dfs_train.json, FORMAT.md §c): one conversation per assistant step, ending with
+ * that step, so that every step the model learns is a last turn, followed by `</s>` in the
+ * rendered text. Trained on whole trajectories instead, the model never saw an intermediate step
+ * end (the separator after it is not an assistant token), so at inference it ran on past its
+ * Action Input until the context overflowed.
  *
  * Categories follow ToolBench: G1 = one tool, G2 = two tools of one category, G3 = tools of
  * two categories; `_tool` / `_category` eval queries use a tool / category that no train
@@ -45,6 +50,9 @@ export interface DemoDataOptions {
 
 export interface DemoData {
   tools: DemoTool[];
+  /** One whole trajectory per train query, Finish last. */
+  trainTrajectories: ToolLlamaConversation[];
+  /** The training set: every trajectory cut after each of its assistant steps (stepInstances). */
   trainConversations: ToolLlamaConversation[];
   evalQueriesByCategory: Record<DemoCategory, ToolQuery[]>;
 }
@@ -76,7 +84,7 @@ export function generateDemoData(options: DemoDataOptions): DemoData {
     }
   });
 
-  const trainConversations: ToolLlamaConversation[] = [];
+  const trainTrajectories: ToolLlamaConversation[] = [];
   for (let id = 1; id <= options.trainQueries; id++) {
     const r = rng.next();
     const group = r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3';
@@ -86,9 +94,18 @@ export function generateDemoData(options: DemoDataOptions): DemoData {
       if (tries > 1000) throw new Error('generateDemoData: cannot find train queries distinct from the eval queries');
       planned = planQuery(rng, group, seen);
     }
-    trainConversations.push(trajectory(toQueryRecord(planned, id), planned, rng));
+    trainTrajectories.push(trajectory(toQueryRecord(planned, id), planned, rng));
   }
-  return { tools, trainConversations, evalQueriesByCategory };
+  return { tools, trainTrajectories, trainConversations: trainTrajectories.flatMap(stepInstances), evalQueriesByCategory };
+}
+
+/** The conversation cut after each assistant turn, in order: as many instances as steps. */
+export function stepInstances(conv: ToolLlamaConversation): ToolLlamaConversation[] {
+  const out: ToolLlamaConversation[] = [];
+  conv.conversations.forEach((turn, i) => {
+    if (turn.from === 'assistant') out.push({ id: `${conv.id} (step ${out.length + 1})`, conversations: conv.conversations.slice(0, i + 1) });
+  });
+  return out;
 }
 
 function toApiEntry(tool: DemoToolSpec, api: DemoApi): ApiEntry {
@@ -259,12 +276,12 @@ function leafFacts(value: unknown, key = ''): string[] {
 }
 
 /**
- * Texts for training the demo's BPE tokenizer: every train conversation as rendered (without
+ * Texts for training the demo's BPE tokenizer: every train trajectory as rendered (without
  * `</s>`, which the tokenizer should hold as a special token), and every tool's printed function
  * list, so held-out tools' names are not left to single bytes. No eval query text is included.
  */
 export function demoTokenizerCorpus(data: DemoData): string[] {
-  const conversations = data.trainConversations.map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
+  const conversations = data.trainTrajectories.map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
   const tools = data.tools.map((t) => pythonRepr(t.api_list.map(apiToFunction)));
   return [...conversations, ...tools];
 }

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFunctionList } from '../../src/train/data/functionListText.js';
 import { loadConversations } from '../../src/train/data/validate.js';
-import { DEMO_CATEGORIES, demoTokenizerCorpus, generateDemoData, writeDemoData } from '../../src/train/demoData.js';
+import { DEMO_CATEGORIES, demoTokenizerCorpus, generateDemoData, stepInstances, writeDemoData } from '../../src/train/demoData.js';
 import { HELD_OUT_CATEGORY, HELD_OUT_TOOL } from '../../src/train/demoTools.js';
 import { resolveFunctionName, standardize, type ToolQuery } from '../../src/toolbench/functions.js';
 import { kilnDemoSystemPrompt } from '../../src/toolbench/promptTemplate.js';
+import { renderConversation } from '../../src/toolbench/render.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-demo-'));
@@ -23,7 +24,7 @@ describe('generateDemoData', () => {
     expect(generateDemoData({ seed: 11, trainQueries: 300, evalQueries: 62 })).toEqual(data);
     expect(generateDemoData({ seed: 12, trainQueries: 300, evalQueries: 62 })).not.toEqual(data);
     const t0 = performance.now();
-    expect(generateDemoData({ seed: 1, trainQueries: 2000, evalQueries: 120 }).trainConversations.length).toBe(2000);
+    expect(generateDemoData({ seed: 1, trainQueries: 2000, evalQueries: 120 }).trainTrajectories.length).toBe(2000);
     expect(performance.now() - t0).toBeLessThan(5000);
   });
 
@@ -59,7 +60,7 @@ describe('generateDemoData', () => {
   });
 
   it('writes well-formed trajectories: known functions, JSON inputs and observations, Finish last', () => {
-    for (const conv of data.trainConversations) {
+    for (const conv of data.trainTrajectories) {
       const [system, user, ...steps] = conv.conversations;
       expect([system!.from, user!.from]).toEqual(['system', 'user']);
       const names = findFunctionList(system!.value)!.items.map((i) => ({ name: i.name }));
@@ -77,6 +78,25 @@ describe('generateDemoData', () => {
       const last = steps.at(-1)!.value;
       expect(last).toContain('\nAction: Finish\nAction Input: {"return_type": "give_answer", "final_answer": "');
     }
+  });
+
+  it('trains on one instance per step, each ending with its step and then </s>, as ToolBench releases its data', () => {
+    let steps = 0;
+    for (const traj of data.trainTrajectories) {
+      const assistantTurns = traj.conversations.filter((t) => t.from === 'assistant');
+      steps += assistantTurns.length;
+      const instances = stepInstances(traj);
+      expect(instances.map((c) => c.conversations.at(-1))).toEqual(assistantTurns);
+      expect(instances.at(-1)!.conversations).toEqual(traj.conversations);
+      for (const inst of instances) {
+        expect(traj.conversations.slice(0, inst.conversations.length)).toEqual(inst.conversations);
+        const rendered = renderConversation(inst, { lossOn: 'last-assistant' });
+        const [start, end] = rendered.lossSpans.at(-1)!;
+        expect(rendered.text.slice(start, end)).toBe(`${inst.conversations.at(-1)!.value}</s>`);
+      }
+    }
+    expect(data.trainConversations.length).toBe(steps);
+    expect(steps).toBeGreaterThan(data.trainTrajectories.length * 2);
   });
 
   it('API descriptions do not contain their own API name (ToolBench would rewrite it)', () => {
@@ -107,7 +127,7 @@ describe('generateDemoData', () => {
       expect(JSON.parse(readFileSync(join(dir, 'queries', `${category}.json`), 'utf8'))).toEqual(data.evalQueriesByCategory[category]);
     }
     const corpus = demoTokenizerCorpus(data);
-    expect(corpus.length).toBe(data.trainConversations.length + data.tools.length);
+    expect(corpus.length).toBe(data.trainTrajectories.length + data.tools.length);
     const all = corpus.join('\n');
     expect(all).not.toContain('</s>');
     for (const q of evalQueries) expect(all).not.toContain(`User: \n${q.query}\nBegin!\n`);
