@@ -83,6 +83,7 @@ export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<num
         const qi = (b * P.Tq + i) * C + h * P.HS;
         const dP = new Float64Array(P.Tk);
         let D = 0;
+        let DTerms = 0; // D = Σ P·dP cancels too: float32 forms it with an error relative to Σ|P·dP|
         for (let j = 0; j < P.Tk; j++) {
           const kj = (b * P.kvRows + j) * C + h * P.HS;
           for (let c = 0; c < P.HS; c++) {
@@ -90,10 +91,11 @@ export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<num
             dV[kj + c] += pr[j] * dOut[qi + c];
           }
           D += pr[j] * dP[j];
+          DTerms += Math.abs(pr[j] * dP[j]);
         }
         for (let j = 0; j < P.Tk; j++) {
           const ds = pr[j] * (dP[j] - D) * P.scale;
-          const dsBound = Math.abs(pr[j] * P.scale) * (Math.abs(dP[j]) + Math.abs(D));
+          const dsBound = Math.abs(pr[j] * P.scale) * (Math.abs(dP[j]) + DTerms);
           const kj = (b * P.kvRows + j) * C + h * P.HS;
           for (let c = 0; c < P.HS; c++) {
             dQ[qi + c] += ds * k[kj + c];

@@ -7,12 +7,20 @@ export function embeddingForwardReference(ids: ArrayLike<number>, table: ArrayLi
   return out;
 }
 
-/** dTable (starting from `prior`) += scatter of dOut rows by id, skipping `skipId`. */
-export function embeddingBackwardReference(ids: ArrayLike<number>, dOut: ArrayLike<number>, prior: ArrayLike<number>, D: number, skipId?: number): number[] {
+/**
+ * dTable (starting from `prior`) += scatter of dOut rows by id, skipping `skipId`. termScale is the
+ * largest |prior| + Σ|dOut| of an element: the sum can cancel to far below its terms, and float32
+ * errs relative to them.
+ */
+export function embeddingBackwardReference(ids: ArrayLike<number>, dOut: ArrayLike<number>, prior: ArrayLike<number>, D: number, skipId?: number) {
   const dTable = Array.from(prior, Number);
+  const terms = Array.from(prior, (v) => Math.abs(v));
   for (let n = 0; n < ids.length; n++) {
     if (ids[n] === skipId) continue;
-    for (let c = 0; c < D; c++) dTable[ids[n] * D + c] += dOut[n * D + c];
+    for (let c = 0; c < D; c++) {
+      dTable[ids[n] * D + c] += dOut[n * D + c];
+      terms[ids[n] * D + c] += Math.abs(dOut[n * D + c]);
+    }
   }
-  return dTable;
+  return { dTable, termScale: terms.reduce((m, v) => Math.max(m, v), 0) };
 }
