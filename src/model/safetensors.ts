@@ -219,7 +219,9 @@ export function writeSafetensors(
 ): void {
   const dtype = options.dtype ?? 'F32';
   const sorted = [...layout].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const header: Record<string, unknown> = {};
+  // No prototype: a tensor may be named "__proto__", which on a plain object would set the
+  // prototype instead of adding an entry (and vanish from the JSON).
+  const header = Object.create(null) as Record<string, unknown>;
   if (options.metadata) header.__metadata__ = options.metadata;
   const offsets = new Map<string, { begin: number; count: number }>();
   let position = 0;

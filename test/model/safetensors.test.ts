@@ -75,6 +75,15 @@ describe('safetensors round trip', () => {
     );
   });
 
+  it('round-trips tensors named like Object.prototype members (a 10x hunt drew "__proto__")', () => {
+    const path = join(dir, 'proto-names.safetensors');
+    const names = ['__proto__', 'constructor', 'toString'];
+    writeSafetensorsTensors(path, names.map((name, i) => ({ name, shape: [2], data: Float32Array.of(i, -i) })));
+    const back = readAll(path);
+    expect(back.map((t) => t.name).sort()).toEqual([...names].sort());
+    for (const t of back) expect(Array.from(t.data)).toEqual([names.indexOf(t.name), -names.indexOf(t.name)]);
+  });
+
   it('is deterministic: same tensors in any order give the same bytes, header padded with spaces', () => {
     const a = { name: 'b.weight', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) };
     const b = { name: 'a.bias', shape: [1], data: Float32Array.from([7]) };
