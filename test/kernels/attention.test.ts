@@ -8,6 +8,7 @@ import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
 import { attentionBackwardReference, attentionReference, type AttentionProblem } from '../reference/attention.js';
+import { largest } from '../reference/largest.js';
 
 const gpu = useGpu();
 
@@ -51,7 +52,6 @@ function check(P: AttentionProblem, x: Inputs, got: Awaited<ReturnType<typeof ru
   const want = attentionReference(P, x.q, x.k, x.v);
   // out = Σ P·v and dV = Σ P·dOut cancel where v or dOut change sign: the same sums over |v| and
   // |dOut| size float32's rounding.
-  const largest = (a: Float64Array) => a.reduce((m, v) => Math.max(m, v), 0);
   expectClose(got.out, want.out, TOLERANCE.f32Reduction, 'out', largest(attentionReference(P, x.q, x.k, x.v.map(Math.abs)).out));
   for (const v of got.out) expect(Number.isFinite(v)).toBe(true);
   // lse matters only for rows that saw a key (the others are marked by f32's lowest value).

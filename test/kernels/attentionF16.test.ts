@@ -16,6 +16,7 @@ import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
 import { attentionReference, type AttentionProblem } from '../reference/attention.js';
 import { f16Value } from '../reference/casts.js';
+import { largest } from '../reference/largest.js';
 
 const gpu = useGpu();
 
@@ -55,7 +56,7 @@ async function check(variant: AttentionVariant, P: AttentionProblem, x: Inputs):
   // An output is Σ p·v: v's rounding errs relative to the terms (max Σ p·|v|), not to a sum that
   // cancels. And f16 is relative only down to its normals (subnormal halves are off by up to 2^-25,
   // smaller values round to 0), so the term scale never goes below what allows 2^-25.
-  const terms = attentionReference(P, x.q, x.k, x.v.map(Math.abs)).out.reduce((m, t) => Math.max(m, t), 2 ** -25 / TOLERANCE.f16.atolScaled);
+  const terms = Math.max(largest(attentionReference(P, x.q, x.k, x.v.map(Math.abs)).out), 2 ** -25 / TOLERANCE.f16.atolScaled);
   expectClose(got, attentionReference(P, x.q, x.k, x.v).out, TOLERANCE.f16, 'f16 k/v against the float64 reference', terms);
 }
 

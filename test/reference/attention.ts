@@ -1,3 +1,5 @@
+import { largest } from './largest.js';
+
 // Hugging Face's eager OPT attention in float64: scores = scale·q·kᵀ, hidden scores replaced by
 // f32's lowest value (causal, padding mask on keys, packing segments), softmax, times v. A query
 // row with no visible key thus has all-equal scores and attends uniformly to all Tk keys.
@@ -105,6 +107,5 @@ export function attentionBackwardReference(P: AttentionProblem, q: ArrayLike<num
           }
         }
       }
-  const max = (a: Float64Array) => a.reduce((m, v) => Math.max(m, v), 0);
-  return { dQ, dK, dV, dQTermScale: max(dQTerms), dKTermScale: max(dKTerms) };
+  return { dQ, dK, dV, dQTermScale: largest(dQTerms), dKTermScale: largest(dKTerms) };
 }

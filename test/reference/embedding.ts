@@ -1,3 +1,5 @@
+import { largest } from './largest.js';
+
 /** out[n] = table[ids[n]] (+ prior out when given), in float64. */
 export function embeddingForwardReference(ids: ArrayLike<number>, table: ArrayLike<number>, D: number, prior?: ArrayLike<number>): number[] {
   const out: number[] = [];
@@ -22,5 +24,5 @@ export function embeddingBackwardReference(ids: ArrayLike<number>, dOut: ArrayLi
       terms[ids[n] * D + c] += Math.abs(dOut[n * D + c]);
     }
   }
-  return { dTable, termScale: terms.reduce((m, v) => Math.max(m, v), 0) };
+  return { dTable, termScale: largest(terms) };
 }

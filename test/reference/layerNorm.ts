@@ -1,3 +1,5 @@
+import { largest } from './largest.js';
+
 /**
  * torch.nn.LayerNorm in float64: biased variance, rstd = 1/sqrt(var + eps). meanAbs (mean|x| per
  * row), meanTermScale (its largest) and yTermScale (see normalisedScale) size float32's rounding where the
@@ -88,8 +90,4 @@ export function layerNormBackwardReference(x: ArrayLike<number>, gamma: ArrayLik
     }
   }
   return { dX, dGamma, dBeta, dXTermScale, dGammaTermScale: largest(dGammaTerms), dBetaTermScale: largest(dBetaTerms) };
-}
-
-function largest(a: Float64Array): number {
-  return a.reduce((m, v) => Math.max(m, v), 0);
 }
