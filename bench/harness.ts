@@ -1,4 +1,5 @@
 import type { Gpu } from '../src/kernels/device.js';
+import { waitForDawn } from '../src/kernels/waiting.js';
 
 /**
  * The shared timing loop for kernel benchmarks. A family file (bench/matmul.ts, ...) validates its
@@ -29,36 +30,33 @@ export interface BenchRow {
   ofCopy?: number;
 }
 
-/** How to submit recorded work and learn when it is done, for the device under test. */
+/**
+ * How to submit recorded work and learn when it is done, for the device under test. `done` must
+ * wait the way kiln does (waitForDawn): on lavapipe a spinning wait takes a core from the shader
+ * threads, and whichever library waited that way would look half as fast.
+ */
 export interface BenchTarget {
   flush(): void;
   done(): Promise<void>;
-  /** Called after each timed batch, outside the timing (e.g. to surface GPU errors). */
-  check?(): Promise<void>;
   /** lavapipe: CPU time of this process is device time. */
   cpuIsDevice: boolean;
 }
 
-/** kiln's own runtime as a bench target. */
+/** kiln's own runtime as a bench target; `done` also throws any GPU error the batch caused. */
 export function gpuTarget(gpu: Gpu): BenchTarget {
-  return {
-    flush: () => gpu.flush(),
-    done: () => gpu.device.queue.onSubmittedWorkDone(),
-    check: () => gpu.sync(),
-    cpuIsDevice: gpu.adapter.isSoftware,
-  };
+  return { flush: () => gpu.flush(), done: () => gpu.sync(), cpuIsDevice: gpu.adapter.isSoftware };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A target for another library on `device` (TF.js), waiting as kiln does. */
+export function foreignTarget(device: GPUDevice, flush: () => void, isSoftware: boolean): BenchTarget {
+  return { flush, done: () => waitForDawn(isSoftware, () => device.queue.onSubmittedWorkDone()), cpuIsDevice: isSoftware };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * Times `run` (which records one call of the kernel): one warm-up call (pipeline compile), then
- * `reps` batches of `iters` calls, each batch one submit. The host sleeps through 80% of the
- * batch's expected time before creating the completion promise: Dawn's Node bindings poll in a
- * busy loop while a promise is pending, and on a 2-core lavapipe machine that loop would take a
- * core from the shader threads (see src/kernels/waiting.ts). The estimate is the fastest batch so
- * far, so an oversleep can only happen once.
+ * `reps` batches of `iters` calls, each batch one submit and one wait.
  */
 export async function benchKernel(opts: {
   name: string;
@@ -76,8 +74,6 @@ export async function benchKernel(opts: {
   run();
   target.flush();
   await target.done();
-  await target.check?.();
-  let estimate = Infinity;
   const times: number[] = [];
   let cpuMs = Infinity;
   for (let r = 0; r < reps; r++) {
@@ -85,14 +81,11 @@ export async function benchKernel(opts: {
     const t0 = performance.now();
     for (let i = 0; i < iters; i++) run();
     target.flush();
-    if (Number.isFinite(estimate)) await sleep(0.8 * estimate * iters);
     await target.done();
     const ms = (performance.now() - t0) / iters;
     const cpu = process.cpuUsage(cpu0);
     cpuMs = Math.min(cpuMs, (cpu.user + cpu.system) / 1000 / iters);
     times.push(ms);
-    estimate = Math.min(estimate, ms);
-    await target.check?.();
   }
   const ms = median(times);
   const cores = (await import('node:os')).availableParallelism();

@@ -33,14 +33,9 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 const started = performance.now();
 const rows: BenchRow[] = [];
 
-// The waiting comparison first, on its own device, so nothing else has taught its waiter.
-{
-  const gpu = await Gpu.create();
-  log('waiting strategies:');
-  rows.push(...(await waitingBench(gpu, log)));
-  gpu.destroy();
-}
 const gpu = await Gpu.create();
+log('waiting strategies:');
+rows.push(...(await waitingBench(gpu, log)));
 const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}`;
 log(`device: ${device}; LP_NATIVE_VECTOR_WIDTH=${process.env.LP_NATIVE_VECTOR_WIDTH ?? '(unset)'}`);
 for (const [name, family] of FAMILIES) {

@@ -4,7 +4,7 @@ import { matmul, type MatmulLayout, type MatmulVariant } from '../src/kernels/ma
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { f32ToF16Bits } from '../src/model/dtypes.js';
 import { matmulRef } from '../test/reference/matmul.js';
-import { benchKernel, gpuTarget, relativeError, type BenchRow, type BenchTarget } from './harness.js';
+import { benchKernel, foreignTarget, gpuTarget, relativeError, type BenchRow, type BenchTarget } from './harness.js';
 
 // OPT-350m at T = 512: (M, K, N) of the attention projections, the MLP up and down projections,
 // and the LM head (d_model 512 projected to the 50272-token vocabulary).
@@ -98,7 +98,7 @@ function operands(M: number, K: number, N: number, layout: MatmulLayout): { aSha
 }
 
 /** TF.js on its WebGPU backend, sharing nothing with kiln but the Dawn library; null (with why) if it cannot start. */
-async function startTfjs(): Promise<{ matMul: (M: number, K: number, N: number, layout: MatmulLayout) => { run: () => void; dispose: () => void }; target: BenchTarget } | string> {
+async function startTfjs(isSoftware: boolean): Promise<{ matMul: (M: number, K: number, N: number, layout: MatmulLayout) => { run: () => void; dispose: () => void }; target: BenchTarget } | string> {
   try {
     // tfjs-backend-webgpu finds WebGPU at navigator.gpu, which Node 20 lacks. The instance must stay
     // referenced while its devices live (see src/kernels/device.ts), hence the module-level keep.
@@ -126,7 +126,7 @@ async function startTfjs(): Promise<{ matMul: (M: number, K: number, N: number, 
           dispose: () => tf.dispose([a, b]),
         };
       },
-      target: { flush, done: () => backend.device.queue.onSubmittedWorkDone(), cpuIsDevice: true },
+      target: foreignTarget(backend.device, flush, isSoftware),
     };
   } catch (e) {
     return `TF.js WebGPU backend failed to start: ${(e as Error).message}`;
@@ -173,7 +173,7 @@ export async function matmulBench(gpu: Gpu, log: (line: string) => void): Promis
     }
   }
 
-  const tfjs = await startTfjs();
+  const tfjs = await startTfjs(gpu.adapter.isSoftware);
   if (typeof tfjs === 'string') {
     log(`TF.js: ${tfjs}; its rows are skipped`);
     return rows;

@@ -27,10 +27,9 @@ export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<
 
 /**
  * The runtime's waiting design, measured: one matmul per submit, the host waiting for each before
- * the next, (a) through gpu.sync(), whose waiter sleeps for most of the expected time before
- * creating Dawn's completion promise, and (b) polling that promise at once after the submit (Dawn's
- * Node bindings spin on the main thread while a promise is pending). Run it on a fresh Gpu: the
- * other benches wait their own way, which teaches the waiter nothing useful.
+ * the next, (a) through gpu.sync(), which throttles Dawn's polling to a timer (src/kernels/waiting.ts),
+ * and (b) awaiting Dawn's completion promise directly (its Node bindings then spin on the main
+ * thread until the work is done).
  */
 export async function waitingBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
   const [M, K, N] = [512, 1024, 4096];
@@ -41,14 +40,9 @@ export async function waitingBench(gpu: Gpu, log: (line: string) => void): Promi
   const run = () => matmul(gpu, { a, b, c, M, N, K, layout: 'nt' });
   const rounds = 10;
   const rows: BenchRow[] = [];
-  for (const mode of ['gpu.sync() (sleeping waiter)', 'poll onSubmittedWorkDone at once'] as const) {
-    // Warm-up. The first call includes the pipeline compile, which the waiter learns from as if it
-    // were GPU time (its scale jumps, then shrinks by 15% per oversleep): settle it first, as a
-    // training loop would after a few steps.
-    for (let r = 0; r < 15; r++) {
-      run();
-      await gpu.sync();
-    }
+  run();
+  await gpu.sync(); // the pipeline compile
+  for (const mode of ['gpu.sync() (throttled polling)', 'await onSubmittedWorkDone directly (spinning)'] as const) {
     const times: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();

@@ -62,7 +62,6 @@ export function adamw(
         .u32(r.count).u32(nx).f32(1 - lr * a.weightDecay).f32(beta1).f32(beta2).f32(1 - beta1).f32(1 - beta2).f32(a.eps).f32(stepSize).f32(sqrtBc2).u32(a.gradScale ? 1 : 0)
         .bytes(),
       workgroups,
-      cost: { bytes: 28 * r.count * w, flops: 12 * r.count * w },
     });
   }
   if (dummy) gpu.release(dummy);

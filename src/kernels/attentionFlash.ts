@@ -20,13 +20,6 @@ const ROWS = 64;
 // Decoding from a KV cache has Tq = 1: with 64 query rows per workgroup, 63 lanes would work for
 // nothing (measured: 24-25 ms per call at Tk = 145 against 2.5 ms with 8 rows).
 const DECODE_ROWS = 8;
-// The waiter (waiting.ts) turns each dispatch's declared FLOPs into time at one learned rate, which
-// the matmuls set in practice. These lane-per-row loops run far fewer FLOP/s on lavapipe: measured
-// at B=1, NH=16, T=512, HS=64 (CPU time), the forward ~9x and the backward ~6x below the subgroup
-// matmul, so their costs count each FLOP that many times (declared at face value they were ~35x
-// below the real time when decoding, where most of a workgroup's lanes also idle).
-const FORWARD_FLOP_WEIGHT = 9;
-const BACKWARD_FLOP_WEIGHT = 6;
 /** Workgroup memory budget for the staged tiles (lavapipe and most GPUs allow 32 KiB). */
 const TILE_BYTES = 16384;
 
@@ -249,10 +242,6 @@ export function flashAttentionForward(
   const opt = optionalBindings(gpu, a, kvRows, Tk);
   const lseDummy = a.lse ? null : gpu.alloc(16, 'attention-unused');
   const rows = Tq <= DECODE_ROWS ? DECODE_ROWS : ROWS;
-  // Every lane of a workgroup runs its loops (rows past Tq too), over keys up to the causal bound
-  // of the workgroup's last row: on average half the queries' span past the cached keys.
-  const lanes = Math.ceil(Tq / rows) * rows;
-  const keys = Math.min(Tk, Tk - Tq / 2 + rows / 2);
   const kvDtype = a.kvDtype ?? 'f32';
   const kv = kvBytes(a, B * kvRows * C);
   gpu.dispatch({
@@ -268,7 +257,6 @@ export function flashAttentionForward(
     ],
     params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
     workgroups: [Math.ceil(Tq / rows), B * NH],
-    cost: { flops: FORWARD_FLOP_WEIGHT * 4 * B * NH * lanes * keys * HS, bytes: 8 * B * C * Tq + 2 * kvBytes(a, B * C * Tk) },
   });
   opt.release();
   if (lseDummy) gpu.release(lseDummy);
@@ -463,7 +451,6 @@ export function attentionRowDot(gpu: Gpu, a: AttentionInputs & { out: GPUBuffer;
     params: params(a, T, T, T, 0),
     workgroups: [Math.ceil(T / ROWS), B * NH],
     // Per row a loop of HS/4 steps: measured ~2.5x its traffic's time at the nominal bandwidth.
-    cost: { bytes: 5 * rows.size },
   });
 }
 
@@ -492,14 +479,12 @@ export function flashAttentionBackward(
     { buffer: a.lse, size: B * NH * T * 4 },
     Dbind,
   ];
-  const flops = BACKWARD_FLOP_WEIGHT * 6 * B * NH * T * (T / 2) * HS;
   gpu.dispatch({
     kernel: `attentionFlashBackwardDQ(${shape})`,
     pipeline: gpu.pipeline('attentionBackwardDQ', dQWgsl(spec)),
     bindings: [...inputs, { buffer: a.dQ, ...rows }, ...opt.list],
     params: prm,
     workgroups: wg,
-    cost: { flops, bytes: 6 * B * T * C * 4 },
   });
   gpu.dispatch({
     kernel: `attentionFlashBackwardDKV(${shape})`,
@@ -507,7 +492,6 @@ export function flashAttentionBackward(
     bindings: [...inputs, { buffer: a.dK, ...rows }, { buffer: a.dV, ...rows }, ...opt.list],
     params: prm,
     workgroups: wg,
-    cost: { flops: flops * 4 / 3, bytes: 8 * B * T * C * 4 },
   });
   gpu.release(D);
   opt.release();

@@ -37,13 +37,6 @@ const KEY_TILE = 256;
 
 const HAS_LSE = 4;
 
-// Declared costs (waiting.ts) of the softmax passes in bytes of the score matrix they stream: on
-// lavapipe (T=512) the forward took what ~5 and the backward ~6 such passes over the scores
-// take at the nominal bandwidth and the matmuls' learned scale (its exps and per-element masking,
-// not its traffic, bound it).
-const SOFTMAX_PASSES = 5;
-const SOFTMAX_BACKWARD_PASSES = 6;
-
 /**
  * Heads per chunk when each head needs `matrices` [Tq, Tk] score matrices, 0 if a single head's
  * do not fit the budget or the device's largest binding.
@@ -281,7 +274,6 @@ export function scoresAttentionForward(
       ],
       params: params(a, Tq, Tk, kvRows, head0, n, R, a.lse ? HAS_LSE : 0),
       workgroups: [Math.ceil(Tqp / ROWS), n],
-      cost: { bytes: SOFTMAX_PASSES * n * scoreElements(blocks) * 4 },
     });
     // O = P·V, into Q's copy (Q is no longer needed).
     for (const bl of blocks) {
@@ -343,7 +335,6 @@ export function scoresAttentionBackward(
       ],
       params: params(a, T, T, T, head0, n, R, 0),
       workgroups: [Math.ceil(Tp / ROWS), n],
-      cost: { bytes: SOFTMAX_BACKWARD_PASSES * n * scoreElements(blocks) * 4 },
     });
     // dV and dK sum over the blocks: the last block spans every key and writes, the others add
     // over their keys. dV goes into V's copy; dQ into dO's once all of dV is done; dK into K's

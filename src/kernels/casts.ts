@@ -33,7 +33,6 @@ function cast(gpu: Gpu, kind: 'f16' | 'bf16', a: { src: GPUBuffer; dst: GPUBuffe
       bindings: [{ buffer: a.src, offset: r.start * 4, size: r.count * 4 }, { buffer: a.dst, offset: r.start * 8, size: n * 4 }],
       params: new Params().u32(n).u32(nx).bytes(),
       workgroups,
-      cost: { bytes: 6 * n },
     });
   }
 }
@@ -98,6 +97,5 @@ export function f32ToF16(
     bindings: [a.src, a.dst],
     params: new Params().u32(a.words).u32(a.blocks).u32(nx).u32(a.srcStride).u32(a.dstOffset).u32(a.dstStride).bytes(),
     workgroups,
-    cost: { bytes: 12 * n },
   });
 }

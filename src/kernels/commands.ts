@@ -7,12 +7,6 @@ export interface Binding {
   size?: number;
 }
 
-/** The work a dispatch does, so the waiter can estimate when a submit will finish. */
-export interface DispatchCost {
-  flops?: number;
-  bytes?: number;
-}
-
 /** One compute dispatch: what Gpu.dispatch takes (see there). */
 export interface Dispatch {
   /** The kernel's name and shapes, e.g. `matmul(M=512,N=1024,K=1024)`: every error it causes names it. */
@@ -21,7 +15,6 @@ export interface Dispatch {
   bindings: (GPUBuffer | Binding)[];
   params?: ArrayBuffer | ArrayBufferView;
   workgroups: [number, number?, number?];
-  cost?: DispatchCost;
 }
 
 const UNIFORM_SLOT = 256; // WebGPU's largest minUniformBufferOffsetAlignment
@@ -49,8 +42,6 @@ export class CommandBatch {
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private pendingErrors: Promise<string | null>[] = [];
   private uncaptured: string | null = null;
-  onSubmit: () => void = () => {};
-
   constructor(
     private readonly device: GPUDevice,
     private readonly limits: GpuLimits,
@@ -136,7 +127,6 @@ export class CommandBatch {
         return `GPU ${kind} in a batch of ${kernels.length} commands (${summarize(kernels)}): ${err.message}`;
       }),
     );
-    this.onSubmit();
   }
 
   async throwPendingErrors(): Promise<void> {

@@ -95,6 +95,5 @@ export function crossEntropy(
     bindings: [{ buffer: a.logits, size: rows * V * 4 }, { buffer: a.targets, size: (targetOffset + rows) * 4 }, { buffer: a.loss, size: rows * 4 }],
     params: new Params().u32(rows).u32(V / w).u32(nx).u32(V).u32(targetOffset).u32(grad ? 1 : 0).f32(a.dScale ?? 0).bytes(),
     workgroups,
-    cost: { bytes: (grad ? 2 : 1) * rows * V * 4, flops: (grad ? 6 : 4) * rows * V },
   });
 }

@@ -5,7 +5,7 @@ import { create, globals } from 'webgpu';
 import { BufferPool } from './buffers.js';
 import { PipelineCache } from './pipelines.js';
 import { CommandBatch, type Dispatch } from './commands.js';
-import { CompletionWaiter } from './waiting.js';
+import { waitForDawn } from './waiting.js';
 
 /** What the device granted, so kernels can pick variants; every optional path has a fallback. */
 export interface GpuFeatures {
@@ -95,7 +95,6 @@ export class Gpu {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   private readonly batch: CommandBatch;
-  private readonly waiter: CompletionWaiter;
   private lostReason: string | null = null;
   private destroyed = false;
 
@@ -116,9 +115,7 @@ export class Gpu {
     };
     this.pool = new BufferPool(device, this.limits.maxBufferSize);
     this.pipelines = new PipelineCache(device);
-    this.waiter = new CompletionWaiter(adapter.isSoftware);
     this.batch = new CommandBatch(device, this.limits);
-    this.batch.onSubmit = () => this.waiter.noteSubmit();
     device.lost.then((info) => {
       if (this.destroyed) return;
       this.lostReason = `GPU device lost (${info.reason}): ${info.message}`;
@@ -194,10 +191,7 @@ export class Gpu {
   /** Compiles (once) and returns the pipeline for this WGSL source, entry point and override constants. */
   pipeline(kernel: string, code: string, constants?: Record<string, number>, entryPoint = 'main'): GPUComputePipeline {
     this.check();
-    const before = this.pipelines.size;
-    const pipeline = this.pipelines.get(kernel, code, entryPoint, constants);
-    if (this.pipelines.size !== before) this.waiter.noteCompile();
-    return pipeline;
+    return this.pipelines.get(kernel, code, entryPoint, constants);
   }
 
   /**
@@ -208,14 +202,12 @@ export class Gpu {
   dispatch(d: Dispatch): void {
     this.check();
     this.batch.dispatch(d);
-    if (d.cost) this.waiter.addWork(d.cost);
   }
 
   /** Records a buffer-to-buffer copy in order with the dispatches around it. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.check();
     this.batch.copy(src, srcOffset, dst, dstOffset, bytes);
-    this.waiter.addWork({ bytes: 2 * bytes });
   }
 
   /** A pooled storage buffer of at least `bytes` (contents undefined). Return it with `release`. */
@@ -271,7 +263,7 @@ export class Gpu {
     try {
       this.batch.copy(buffer, byteOffset, staging, 0, aligned);
       this.batch.submit();
-      await this.waiter.waitFor(() => staging.mapAsync(GPUMapMode.READ));
+      await waitForDawn(this.adapter.isSoftware, () => staging.mapAsync(GPUMapMode.READ));
       await this.batch.throwPendingErrors();
       this.check();
       return staging.getMappedRange().slice(0, byteLength);
@@ -289,7 +281,7 @@ export class Gpu {
   async sync(): Promise<void> {
     this.check();
     this.batch.submit();
-    await this.waiter.waitFor(() => this.device.queue.onSubmittedWorkDone());
+    await waitForDawn(this.adapter.isSoftware, () => this.device.queue.onSubmittedWorkDone());
     await this.batch.throwPendingErrors();
     this.check();
   }

@@ -17,7 +17,6 @@ function stream(
   wgsl: (s: MemoryBoundShape, w: 1 | 4) => string,
   buffers: GPUBuffer[],
   params: (p: Params) => Params,
-  bytesPerFloat: number,
   label = key,
 ): void {
   const w = widthFor(n);
@@ -29,7 +28,6 @@ function stream(
     bindings: buffers.map((buffer) => ({ buffer, size: n * 4 })),
     params: params(new Params().u32(n / w).u32(nx)).bytes(),
     workgroups,
-    cost: { bytes: bytesPerFloat * n },
   });
 }
 
@@ -59,7 +57,7 @@ ${header(s)}${streamLoopWgsl(s, 'out[i] = p.a * x[i];')}
 
 /** out = a·x + b·y over n floats. out must be a third buffer: WebGPU forbids binding one buffer as both read-only and writable. */
 export function axpby(gpu: Gpu, x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, n: number, a = 1, b = 1): void {
-  stream(gpu, 'axpby', n, axpbyWgsl, [x, y, out], (p) => p.f32(a).f32(b), 12);
+  stream(gpu, 'axpby', n, axpbyWgsl, [x, y, out], (p) => p.f32(a).f32(b));
 }
 
 /** out = x + y (the residual add). */
@@ -69,7 +67,7 @@ export function add(gpu: Gpu, x: GPUBuffer, y: GPUBuffer, out: GPUBuffer, n: num
 
 /** out = a·x. */
 export function scale(gpu: Gpu, x: GPUBuffer, out: GPUBuffer, n: number, a: number): void {
-  stream(gpu, 'scale', n, scaleWgsl, [x, out], (p) => p.f32(a), 8);
+  stream(gpu, 'scale', n, scaleWgsl, [x, out], (p) => p.f32(a));
 }
 
 const accumulateWgsl = (s: MemoryBoundShape, w: 1 | 4) => /* wgsl */ `
@@ -83,7 +81,7 @@ ${header(s)}${streamLoopWgsl(s, 'dst[i] = p.b * dst[i] + p.a * src[i];')}
 
 /** dst = b·dst + a·src in place: gradient accumulation (b = 1) and in-place updates. */
 export function accumulate(gpu: Gpu, src: GPUBuffer, dst: GPUBuffer, n: number, a = 1, b = 1): void {
-  stream(gpu, 'accumulate', n, accumulateWgsl, [src, dst], (p) => p.f32(a).f32(b), 12);
+  stream(gpu, 'accumulate', n, accumulateWgsl, [src, dst], (p) => p.f32(a).f32(b));
 }
 
 const fillWgsl = (s: MemoryBoundShape, w: 1 | 4) => /* wgsl */ `
@@ -106,7 +104,6 @@ export function fill(gpu: Gpu, buf: GPUBuffer, n: number, value: number): void {
       bindings: [{ buffer: buf, offset: r.start * 4 * w, size: r.count * 4 * w }],
       params: new Params().u32(r.count).u32(nx).f32(value).bytes(),
       workgroups,
-      cost: { bytes: 4 * w * r.count },
     });
   }
 }
@@ -129,7 +126,7 @@ ${header(s)}${streamLoopWgsl(
 /** dX = dY where y > 0, else 0 (y is ReLU's output); adds into dX when `accumulate`. */
 export function reluBackward(gpu: Gpu, a: { y: GPUBuffer; dY: GPUBuffer; dX: GPUBuffer; n: number; accumulate?: boolean }): void {
   const acc = a.accumulate ?? false;
-  stream(gpu, `reluBackward${acc ? '_acc' : ''}`, a.n, reluBackwardWgsl(acc), [a.y, a.dY, a.dX], (p) => p, acc ? 16 : 12);
+  stream(gpu, `reluBackward${acc ? '_acc' : ''}`, a.n, reluBackwardWgsl(acc), [a.y, a.dY, a.dX], (p) => p);
 }
 
 // Dropout's mask is a pure function of (seed, offset + element index): a counter-based generator,
@@ -168,7 +165,7 @@ function dropoutLaunch(gpu: Gpu, name: string, src: GPUBuffer, dst: GPUBuffer, n
   // p = 1 drops everything: the largest threshold keeps only the 2⁻³² draw of 0xffffffff, and scale 0 zeroes even that.
   const threshold = Math.min(0xffffffff, Math.round(pDrop * 2 ** 32));
   const scale = pDrop >= 1 ? 0 : 1 / (1 - pDrop);
-  stream(gpu, `dropout${acc ? '_acc' : ''}`, n, dropoutWgsl(acc), [src, dst], (p) => p.u32(seed >>> 0).u32(offset >>> 0).u32(threshold).f32(scale), acc ? 12 : 8, `${name}${acc ? '_acc' : ''}`);
+  stream(gpu, `dropout${acc ? '_acc' : ''}`, n, dropoutWgsl(acc), [src, dst], (p) => p.u32(seed >>> 0).u32(offset >>> 0).u32(threshold).f32(scale), `${name}${acc ? '_acc' : ''}`);
 }
 
 // Backward is the same map applied to dY: the mask and scale do not depend on x.

@@ -52,7 +52,6 @@ export function embeddingForward(gpu: Gpu, a: { ids: GPUBuffer; table: GPUBuffer
       bindings: [{ buffer: a.ids, size: N * 4 }, { buffer: a.table, offset: s.start * D * 4, size: s.count * D * 4 }, { buffer: a.out, size: N * D * 4 }],
       params: new Params().u32(N).u32(D / w).u32(nx).u32(s.start).u32(s.count).bytes(),
       workgroups,
-      cost: { bytes: (acc ? 12 : 8) * N * D },
     });
   }
 }
@@ -126,7 +125,6 @@ export function embeddingBackward(
         bindings: [{ buffer: planBuf, size: plan.byteLength }, { buffer: a.dOut, size: N * D * 4 }, { buffer: a.dTable, offset: s.start * D * 4, size: s.count * D * 4 }],
         params: new Params().u32(D / w).u32(nx).u32(g0).u32(g1 - g0).u32(G).u32(2 * G + 1).u32(s.start).bytes(),
         workgroups,
-        cost: { bytes: 4 * D * (order.length + 2 * (g1 - g0)) },
       });
     }
     g0 = g1;

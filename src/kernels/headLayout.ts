@@ -96,7 +96,6 @@ function move(gpu: Gpu, s: HeadSlice, toHeads: boolean, accumulate: boolean): vo
     workgroups: grid.workgroups,
     // Measured on lavapipe: the index arithmetic per vec4, not the traffic, bounds it, at ~5x the
     // time of its traffic (a read and a write) at the nominal bandwidth.
-    cost: { bytes: 10 * n * 16 },
   });
 }
 

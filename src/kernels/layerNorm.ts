@@ -102,7 +102,6 @@ export function layerNormForward(
     bindings,
     params: new Params().u32(rows).u32(cols / w).u32(nx).f32(cols).f32(a.eps).bytes(),
     workgroups,
-    cost: { bytes: 2 * bytes, flops: 8 * rows * cols },
   });
 }
 
@@ -208,7 +207,6 @@ export function layerNormBackward(
     bindings,
     params: new Params().u32(rows).u32(C).u32(nx).f32(cols).u32(blocks).bytes(),
     workgroups,
-    cost: { bytes: (acc ? 4 : 3) * bytes + (part ? partBytes : 0), flops: 14 * rows * cols },
   });
   if (!part) return;
   const outs = [a.dGamma, a.dBeta].filter((b): b is GPUBuffer => !!b).map((buffer) => ({ buffer, size: cols * 4 }));
@@ -218,7 +216,6 @@ export function layerNormBackward(
     bindings: [{ buffer: part, size: partBytes }, ...outs],
     params: new Params().u32(C).u32(blocks).bytes(),
     workgroups: [Math.ceil(C / sh.lanes)],
-    cost: { bytes: partBytes + 8 * cols },
   });
   gpu.release(part);
 }

@@ -509,7 +509,6 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     bindings,
     params: new Params().u32(M).u32(N).u32(K).u32(offsetA).u32(offsetB).u32(offsetC).u32(strideA).u32(strideB).u32(strideC).f32(alpha).u32(flags).bytes(),
     workgroups,
-    cost: { flops: 2 * batch * M * N * K, bytes: 4 * batch * (M * K + (f16 ? 0.5 : 1) * K * N + (accumulate ? 2 : 1) * M * N) },
   });
 }
 
@@ -539,6 +538,5 @@ export function biasGrad(gpu: Gpu, args: { dY: GPUBuffer; dBias: GPUBuffer; M: n
     bindings: [{ buffer: dY, size: 4 * M * N }, { buffer: dBias, size: 4 * N }],
     params: u32Params(M, N, 0, 0),
     workgroups: [Math.ceil(N / BIAS_GRAD_WG)],
-    cost: { bytes: 4 * (M * N + 2 * N) },
   });
 }

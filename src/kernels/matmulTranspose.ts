@@ -72,6 +72,5 @@ export function transpose(gpu: Gpu, args: TransposeArgs): void {
     ],
     params: u32Params(R, C, offset, stride),
     workgroups: [Math.ceil(C / 4 / TRANSPOSE_WG), R / 4, batch],
-    cost: { bytes: 8 * batch * R * C },
   });
 }

@@ -78,7 +78,6 @@ function reduce(gpu: Gpu, name: string, tensors: { buffer: GPUBuffer; n: number 
       bindings: [{ buffer: r.buffer, offset: r.start * 4 * r.w, size: r.count * 4 * r.w }, partBinding],
       params: new Params().u32(r.count).u32(offset).u32(nx).bytes(),
       workgroups,
-      cost: { bytes: r.count * 4 * r.w },
     });
     offset += groups;
   }
@@ -89,7 +88,6 @@ function reduce(gpu: Gpu, name: string, tensors: { buffer: GPUBuffer; n: number 
     bindings: [partBinding, { buffer: out, size: (outIndex + 1) * 4 }],
     params: new Params().u32(Math.max(1, totalParts)).u32(outIndex).bytes(),
     workgroups: [1],
-    cost: { bytes: totalParts * 4 },
   });
   gpu.release(part);
 }

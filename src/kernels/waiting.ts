@@ -1,73 +1,56 @@
-import type { DispatchCost } from './commands.js';
+// How often a throttled wait asks Dawn whether its work is done, after an initial spin.
+const POLL_INTERVAL_MS = 1;
+// Waits on tiny batches (tests, decoding) finish within this; spinning through it keeps their latency.
+const SPIN_MS = 0.2;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+type SetImmediate = typeof globalThis.setImmediate;
+let realSetImmediate: SetImmediate | null = null;
+let throttledWaits = 0;
+let spinUntil = 0;
 
-// Nominal device speed that turns a dispatch's cost into seconds; the learned `scale` corrects it.
-const NOMINAL_FLOPS = 50e9;
-const NOMINAL_BYTES_PER_S = 20e9;
-const MIN_LEARNING_MS = 5;
-const MIN_SCALE = 0.01;
-const MAX_SCALE = 20;
+const isNative = (fn: unknown) => typeof fn === 'function' && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
+
+// Dawn's callback ticks come from C++ (native functions, no arguments); everything else goes
+// straight through to Node's setImmediate.
+function throttledSetImmediate(this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
+  if (args.length === 0 && isNative(callback) && performance.now() >= spinUntil) {
+    return setTimeout(callback, POLL_INTERVAL_MS) as unknown as NodeJS.Immediate;
+  }
+  return realSetImmediate!(callback, ...args);
+}
 
 /**
- * Waits for submitted GPU work without burning a core.
+ * Waits for a Dawn promise without spinning a core.
  *
- * Measured with webgpu 0.6.2 in Node: while any Dawn promise (mapAsync, onSubmittedWorkDone) is
- * pending, the bindings poll in a busy loop on the main thread. On a 2-core machine running
- * lavapipe, whose shader threads need both cores, awaiting right after a submit halved matmul
- * throughput. So the waiter first sleeps (no promise pending, the thread idle) for most of the
- * time the work should take, then creates the Dawn promise and polls only the remainder.
+ * Dawn's Node bindings (webgpu 0.6.2) drive every pending promise (mapAsync, onSubmittedWorkDone)
+ * by calling `ProcessEvents` from a `setImmediate` callback that re-arms itself, looking up the
+ * global `setImmediate` on each tick: while a promise is pending, Node's event loop never blocks
+ * and the main thread burns a whole core. On a 2-core machine running lavapipe, whose shader
+ * threads need both cores, that halved every kernel's throughput (measured: one 512x1024x1024
+ * matmul per wait, 25 GFLOP/s awaiting at once against 46 with this throttle).
  *
- * The expected time comes from each dispatch's declared flops and bytes at a nominal speed, times a
- * scale learned from completed waits: when the promise resolves at once after the sleep we may have
- * overslept, so the scale shrinks; otherwise it moves toward the observed time. Only waits on
- * substantial work teach it: small batches are dominated by fixed submit and map overheads, and
- * learning from them once made the scale so large that a later big batch slept for a minute. Nor do
- * waits after a pipeline compile (seconds on lavapipe), which once left the scale 7x too high.
+ * So while a throttled wait is pending, the global `setImmediate` is swapped for one that defers
+ * Dawn's ticks by a timer of POLL_INTERVAL_MS after the first SPIN_MS: the thread sleeps in the
+ * event loop between polls, and completion is noticed within about a millisecond. Ticks of other
+ * code pass through unchanged. Nested and concurrent waits share the swap; the last one restores
+ * Node's function (unless something else replaced it meanwhile, which then stays).
+ *
+ * On hardware GPUs the shader work is not on the CPU, and a spinning wait gives the lowest
+ * latency (decoding waits once per token): `throttle` is false there.
  */
-export class CompletionWaiter {
-  private pendingSeconds = 0;
-  private firstSubmitAt: number | null = null;
-  private scale = 1;
-  private compiledSinceWait = false;
-
-  constructor(private readonly enabled: boolean) {}
-
-  addWork(cost: DispatchCost): void {
-    this.pendingSeconds += (cost.flops ?? 0) / NOMINAL_FLOPS + (cost.bytes ?? 0) / NOMINAL_BYTES_PER_S;
+export async function waitForDawn<T>(throttle: boolean, makePromise: () => Promise<T>): Promise<T> {
+  if (!throttle) return makePromise();
+  if (throttledWaits++ === 0) {
+    realSetImmediate = globalThis.setImmediate;
+    globalThis.setImmediate = throttledSetImmediate as SetImmediate;
   }
-
-  /** A pipeline was compiled: the next wait includes compile time, which says nothing of kernel speed. */
-  noteCompile(): void {
-    this.compiledSinceWait = true;
-  }
-
-  noteSubmit(): void {
-    this.firstSubmitAt ??= performance.now();
-  }
-
-  async waitFor(makePromise: () => Promise<unknown>): Promise<void> {
-    const nominal = this.pendingSeconds;
-    const startedAt = this.firstSubmitAt ?? performance.now();
-    this.pendingSeconds = 0;
-    this.firstSubmitAt = null;
-    const compiled = this.compiledSinceWait;
-    this.compiledSinceWait = false;
-    const expectedMs = nominal * this.scale * 1000;
-    const remainingMs = expectedMs * 0.9 - (performance.now() - startedAt);
-    if (this.enabled && remainingMs > 1) await sleep(remainingMs);
-    const pollFrom = performance.now();
-    await makePromise();
-    const end = performance.now();
-    if (expectedMs < MIN_LEARNING_MS || compiled) return;
-    const observedScale = (end - startedAt) / 1000 / nominal;
-    if (end - pollFrom < 0.5) this.scale *= 0.85; // resolved at once: the sleep may have been too long
-    else this.scale = 0.7 * this.scale + 0.3 * observedScale;
-    this.scale = Math.min(MAX_SCALE, Math.max(MIN_SCALE, this.scale));
-  }
-
-  /** The current seconds-per-nominal-second factor (for benchmarks that report waiting behaviour). */
-  get learnedScale(): number {
-    return this.scale;
+  spinUntil = Math.max(spinUntil, performance.now() + SPIN_MS);
+  try {
+    return await makePromise();
+  } finally {
+    if (--throttledWaits === 0) {
+      if (globalThis.setImmediate === (throttledSetImmediate as SetImmediate)) globalThis.setImmediate = realSetImmediate!;
+      realSetImmediate = null;
+    }
   }
 }
