@@ -1,20 +1,29 @@
-// How often a throttled wait asks Dawn whether its work is done, after an initial spin.
-const POLL_INTERVAL_MS = 1;
 // Waits on tiny batches (tests, decoding) finish within this; spinning through it keeps their latency.
 const SPIN_MS = 0.2;
+// After the spin, the sleep before each of Dawn's polling ticks grows with the time waited so far
+// (this fraction of it, within the bounds): short waits notice completion within tens of
+// microseconds, long ones poll a few hundred times a second, so neither the latency added nor
+// the polling's CPU time exceeds a few percent of the wait.
+const POLL_FRACTION = 0.03;
+const MIN_POLL_MS = 0.05;
+const MAX_POLL_MS = 2;
 
 type SetImmediate = typeof globalThis.setImmediate;
 let realSetImmediate: SetImmediate | null = null;
 let throttledWaits = 0;
 let spinUntil = 0;
+let waitStartedAt = 0;
+// Atomics.wait on a cell nobody notifies: a sleep finer than setTimeout's 1 ms.
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 const isNative = (fn: unknown) => typeof fn === 'function' && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
 
 // Dawn's callback ticks come from C++ (native functions, no arguments); everything else goes
 // straight through to Node's setImmediate.
 function throttledSetImmediate(this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
-  if (args.length === 0 && isNative(callback) && performance.now() >= spinUntil) {
-    return setTimeout(callback, POLL_INTERVAL_MS) as unknown as NodeJS.Immediate;
+  const now = performance.now();
+  if (args.length === 0 && isNative(callback) && now >= spinUntil) {
+    Atomics.wait(sleeper, 0, 0, Math.min(MAX_POLL_MS, Math.max(MIN_POLL_MS, POLL_FRACTION * (now - waitStartedAt))));
   }
   return realSetImmediate!(callback, ...args);
 }
@@ -27,12 +36,12 @@ function throttledSetImmediate(this: unknown, callback: (...args: unknown[]) => 
  * global `setImmediate` on each tick: while a promise is pending, Node's event loop never blocks
  * and the main thread burns a whole core. On a 2-core machine running lavapipe, whose shader
  * threads need both cores, that halved every kernel's throughput (measured: one 512x1024x1024
- * matmul per wait, 25 GFLOP/s awaiting at once against 46 with this throttle).
+ * matmul per wait, 25 GFLOP/s awaiting at once against 44-46 with this throttle).
  *
- * So while a throttled wait is pending, the global `setImmediate` is swapped for one that defers
- * Dawn's ticks by a timer of POLL_INTERVAL_MS after the first SPIN_MS: the thread sleeps in the
- * event loop between polls, and completion is noticed within about a millisecond. Ticks of other
- * code pass through unchanged. Nested and concurrent waits share the swap; the last one restores
+ * So while a throttled wait is pending, the global `setImmediate` is swapped for one that, after
+ * the first SPIN_MS, sleeps before passing Dawn's tick on (Atomics.wait: setTimeout cannot sleep
+ * less than a millisecond, which cost tiny decoding steps ~10%). Ticks of other code pass through
+ * unchanged. Nested and concurrent waits share the swap; the last one restores
  * Node's function (unless something else replaced it meanwhile, which then stays).
  *
  * On hardware GPUs the shader work is not on the CPU, and a spinning wait gives the lowest
@@ -44,7 +53,8 @@ export async function waitForDawn<T>(throttle: boolean, makePromise: () => Promi
     realSetImmediate = globalThis.setImmediate;
     globalThis.setImmediate = throttledSetImmediate as SetImmediate;
   }
-  spinUntil = Math.max(spinUntil, performance.now() + SPIN_MS);
+  waitStartedAt = performance.now();
+  spinUntil = Math.max(spinUntil, waitStartedAt + SPIN_MS);
   try {
     return await makePromise();
   } finally {
