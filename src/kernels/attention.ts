@@ -13,10 +13,10 @@ export type { AttentionInputs, AttentionVariant } from './attentionMasking.js';
 // where a matmul would be mostly padding) and sequences so long that one head's scores overflow
 // the scratch budget.
 
-// Up to 8 query rows the flash forward runs its small decoding workgroups and beats the scores'
-// extra dispatches (T = 8, B=1, NH=16, HS=64: 0.17 against 0.42 ms of CPU); from 9 rows, where its
-// workgroups grow to 64 lanes, 'scores' wins both passes (T = 9, B = 3: 0.9 against 1.9 ms
-// forward, 1.9 against 4.4 backward).
+// Up to 8 query rows the flash forward splits the keys across its lanes (attentionFlash.ts) and
+// beats the scores' extra dispatches (B=1, NH=16, HS=64, T=8, wall time: 0.32 against 1.13 ms;
+// B=3: 0.65 against 1.27). From 9 rows flash gives each workgroup 64 query rows; there 'scores'
+// wins from B=3 on (1.45 against 1.97 ms) and loses a little at B=1 (1.07 against 0.75).
 const MIN_SCORES_ROWS = 9;
 
 /**

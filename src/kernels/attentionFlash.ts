@@ -1,6 +1,7 @@
 import type { Gpu } from './device.js';
 import { BLIND, HAS_MASK, HAS_SEG, kvBytes, LOWEST, maskFlags, optionalBindings, type AttentionInputs } from './attentionMasking.js';
 import { Params } from './params.js';
+import { laneReduceWgsl, memoryBoundShape, shapeKey, subgroupsDirective } from './streaming.js';
 
 // Causal multi-head attention without the [B, NH, Tq, Tk] score tensor (flash attention: tiles of
 // keys staged in workgroup memory, an online softmax per query row, the log-sum-exp kept for
@@ -17,9 +18,9 @@ import { Params } from './params.js';
 
 /** Query (or key) rows per workgroup: one per lane. */
 const ROWS = 64;
-// Decoding from a KV cache has Tq = 1: with 64 query rows per workgroup, 63 lanes would work for
-// nothing (measured: 24-25 ms per call at Tk = 145 against 2.5 ms with 8 rows).
-const DECODE_ROWS = 8;
+// Up to this many query rows (decoding from a KV cache has one) the forward splits keys across
+// lanes instead (decodeWgsl): with a lane per row, all but Tq lanes of a workgroup would idle.
+const DECODE_MAX_ROWS = 8;
 /** Workgroup memory budget for the staged tiles (lavapipe and most GPUs allow 32 KiB). */
 const TILE_BYTES = 16384;
 
@@ -27,8 +28,6 @@ interface Spec {
   HS: number;
   /** rows of the other side staged per tile */
   tile: number;
-  /** query rows per workgroup (forward only; default ROWS) */
-  rows?: number;
   /** k and v storage (forward only; default 'f32') */
   kvDtype?: 'f32' | 'f16';
 }
@@ -102,9 +101,7 @@ const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff:
  * WGSL that stages keys kt..kt+BK of (b, h) into workgroup memory (kT, vT, and the keys' mask and
  * segment), `lanes` lanes striding over the tile; forward and dQ both walk key tiles this way.
  * `wide`: k and v are packed f16 bound as vec4u (HS % 8 == 0, so every head's row starts on one),
- * eight halves per load. With one query row per decoding step the staging is a good part of the
- * work; per-vec4 loads of halves made f16 k/v cost ~10% more CPU than f32 on lavapipe (B=1,
- * NH=16, HS=64, Tk=512 and 1024), eight at a time ~8% less (bench/other.ts --only attentionDecode).
+ * eight halves per load (prefill from an f16 KV cache).
  */
 function stageKeyTile(BK: number, HS: number, lanes: number, wide = false): string {
   const loads = wide
@@ -140,7 +137,7 @@ function stageKeyTile(BK: number, HS: number, lanes: number, wide = false): stri
 
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
-  const rows = s.rows ?? ROWS;
+  const rows = ROWS;
   const kvDtype = s.kvDtype ?? 'f32';
   const wide = kvDtype === 'f16' && HS % 8 === 0;
   const kvT = wide ? 'array<vec4u>' : kvType(HS, kvDtype);
@@ -227,6 +224,76 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 }`;
 }
 
+/**
+ * The forward for a few query rows (decoding): a workgroup per (query row, b·h), in the adapter's
+ * memory-bound layout (streaming.ts), its lanes taking keys lane, lane + lanes, ... straight from
+ * storage, each folding them into its own online softmax; the lanes' (max, sum, output) then merge
+ * by the usual rescaling. Every lane works, where a lane per query row left all but one idle: at
+ * B=1, NH=16, HS=64, Tk=512 (bench/other.ts --only attentionDecode) a call took 4.6 ms that way.
+ * Every row visits all Tk keys, the causally hidden ones scored LOWEST, which gives a blind row
+ * HF's uniform attention with no second pass (at most DECODE_MAX_ROWS - 1 keys more than needed).
+ */
+function decodeWgsl(HS: number, kvDtype: 'f32' | 'f16', sh: ReturnType<typeof memoryBoundShape>): string {
+  const list: [string, string, 'read' | 'read_write'][] = [
+    ['q', rowType(HS), 'read'],
+    ['k', kvType(HS, kvDtype), 'read'],
+    ['v', kvType(HS, kvDtype), 'read'],
+    ['out', rowType(HS), 'read_write'],
+    ['lse', 'array<f32>', 'read_write'],
+    ['mask', 'array<u32>', 'read'],
+    ['seg', 'array<u32>', 'read'],
+  ];
+  return /* wgsl */ `
+${subgroupsDirective(sh)}
+${PARAMS}
+${bindings(list)}
+${rowAccess(HS, ['q', 'k', 'v'], ['out'], kvDtype === 'f16' ? ['k', 'v'] : [])}
+${laneReduceWgsl(sh)}
+const LOWEST = ${LOWEST};
+var<private> qi: Row;
+var<private> o: Row;
+
+@compute @workgroup_size(${sh.lanes})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let i = wid.x;
+  let b = wid.y / p.NH;
+  let h = wid.y % p.NH;
+  let pos = i + p.qOff;
+  let qBase = (b * p.Tq + i) * p.C + h * ${HS}u;
+  for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(qBase, d); o[d] = vec4f(0.0); }
+  let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
+  var m = LOWEST;
+  var l = 0.0;
+  for (var j = lid; j < p.Tk; j += ${sh.lanes}u) {
+    let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
+    var qk = 0.0;
+    for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], ld_k(base, d)); }
+    let keyOk = (p.flags & ${HAS_MASK}u) == 0u || mask[b * p.kvRows + j] != 0u;
+    let keySeg = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
+    let sc = select(LOWEST, qk * p.scale, j <= pos && keyOk && keySeg == segI);
+    if (sc > m) {
+      let corr = exp(m - sc);
+      l *= corr;
+      for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
+      m = sc;
+    }
+    let w = exp(sc - m);
+    l += w;
+    for (var d = 0u; d < HS4; d++) { o[d] += w * ld_v(base, d); }
+  }
+  // A lane that saw no key (Tk < lanes) holds l = 0 and o = 0 and adds nothing.
+  let mAll = laneMax(m, lid);
+  let corr = exp(m - mAll);
+  let lAll = laneSum(vec4f(l * corr, 0.0, 0.0, 0.0), lid).x;
+  let inv = 1.0 / lAll;
+  for (var d = 0u; d < HS4; d++) {
+    let od = laneSum(o[d] * corr, lid);
+    if (lid == 0u) { st_out(qBase, d, od * inv, false); }
+  }
+  if (lid == 0u && (p.flags & ${HAS_LSE}u) != 0u) { lse[wid.y * p.Tq + i] = mAll + log(lAll); }
+}`;
+}
+
 function params(a: AttentionInputs, Tq: number, Tk: number, kvRows: number, extraFlags: number): Uint8Array {
   const flags = maskFlags(a) | extraFlags;
   return new Params().u32(Tq).u32(Tk).u32(kvRows).u32(a.NH).u32(a.NH * a.HS).u32(Tk - Tq).f32(a.scale).f32(1 / Tk).u32(flags).bytes();
@@ -241,12 +308,15 @@ export function flashAttentionForward(
   const C = NH * HS;
   const opt = optionalBindings(gpu, a, kvRows, Tk);
   const lseDummy = a.lse ? null : gpu.alloc(16, 'attention-unused');
-  const rows = Tq <= DECODE_ROWS ? DECODE_ROWS : ROWS;
   const kvDtype = a.kvDtype ?? 'f32';
   const kv = kvBytes(a, B * kvRows * C);
+  const decode = Tq <= DECODE_MAX_ROWS;
+  const sh = memoryBoundShape(gpu);
   gpu.dispatch({
-    kernel: `attentionFlashForward(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk},kv=${kvDtype})`,
-    pipeline: gpu.pipeline(`attentionForward-${kvDtype}`, forwardWgsl({ HS, tile: tileFor(HS), rows, kvDtype })),
+    kernel: `attentionFlash${decode ? 'Decode' : 'Forward'}(B=${B},NH=${NH},HS=${HS},Tq=${Tq},Tk=${Tk},kv=${kvDtype})`,
+    pipeline: decode
+      ? gpu.pipeline(`attentionDecode-${kvDtype}-${shapeKey(sh)}`, decodeWgsl(HS, kvDtype, sh))
+      : gpu.pipeline(`attentionForward-${kvDtype}`, forwardWgsl({ HS, tile: tileFor(HS), kvDtype })),
     bindings: [
       { buffer: a.q, size: B * Tq * C * 4 },
       { buffer: a.k, size: kv },
@@ -256,7 +326,7 @@ export function flashAttentionForward(
       ...opt.list,
     ],
     params: params(a, Tq, Tk, kvRows, a.lse ? HAS_LSE : 0),
-    workgroups: [Math.ceil(Tq / rows), B * NH],
+    workgroups: decode ? [Tq, B * NH] : [Math.ceil(Tq / ROWS), B * NH],
   });
   opt.release();
   if (lseDummy) gpu.release(lseDummy);

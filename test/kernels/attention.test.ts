@@ -7,6 +7,7 @@ import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
+import { forEachMemoryBoundVariant } from '../helpers/variants.js';
 import { attentionBackwardReference, attentionReference, type AttentionProblem } from '../reference/attention.js';
 import { largest } from '../reference/largest.js';
 
@@ -203,6 +204,53 @@ describe.each(['flash', 'scores'] as const)('attention, %s', (variant) => {
     expectClose(got.dQ!, fd(x.q, (q) => loss(q, x.k, x.v)), TOLERANCE.finiteDifference, 'dQ');
     expectClose(got.dK!, fd(x.k, (k) => loss(x.q, k, x.v)), TOLERANCE.finiteDifference, 'dK');
     expectClose(got.dV!, fd(x.v, (v) => loss(x.q, x.k, v)), TOLERANCE.finiteDifference, 'dV');
+  });
+});
+
+// Up to 8 query rows the flash forward splits the keys across the lanes of a workgroup laid out as
+// the memory-bound kernels are (attentionFlash.ts, decodeWgsl), so it runs in each layout here.
+describe('attention, flash with few query rows', () => {
+  const few = fc
+    .record({
+      B: fc.integer({ min: 1, max: 2 }),
+      NH: fc.integer({ min: 1, max: 3 }),
+      // HS 64 has its fixed case above: with Tq = Tk its flash backward compiles for ~25 s.
+      HS: fc.constantFrom(1, 3, 4, 16),
+      Tq: fc.integer({ min: 1, max: 8 }),
+      past: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 70 })),
+      spare: fc.integer({ min: 0, max: 5 }),
+      useMask: fc.boolean(),
+      useSeg: fc.boolean(),
+    })
+    .chain((s) => {
+      const Tk = s.Tq + s.past;
+      const kvRows = Tk + s.spare;
+      const C = s.NH * s.HS;
+      return fc.record({
+        P: fc.record({
+          B: fc.constant(s.B),
+          NH: fc.constant(s.NH),
+          HS: fc.constant(s.HS),
+          Tq: fc.constant(s.Tq),
+          Tk: fc.constant(Tk),
+          kvRows: fc.constant(kvRows),
+          scale: fc.constant(1 / Math.sqrt(s.HS)),
+          // 0..kvRows left pads per sequence: some rows see no key at all.
+          mask: s.useMask
+            ? fc.array(fc.integer({ min: 0, max: kvRows }), { minLength: s.B, maxLength: s.B }).map((pads) => pads.flatMap((pd) => Array.from({ length: kvRows }, (_, t) => (t < pd ? 0 : 1))))
+            : fc.constant(null),
+          seg: s.useSeg ? fc.array(fc.integer({ min: 0, max: 2 }), { minLength: s.B * Tk, maxLength: s.B * Tk }).map((a) => a.sort()) : fc.constant(null),
+        }),
+        x: fc.record({ q: values(s.B * s.Tq * C, 4), k: values(s.B * kvRows * C, 4), v: values(s.B * kvRows * C), dOut: values(s.B * s.Tq * C) }),
+      });
+    });
+  forEachMemoryBoundVariant(gpu, () => {
+    it('forward (and backward from its lse when Tq = Tk) matches HF eager attention: cache, padding, segments', async () => {
+      await fc.assert(
+        fc.asyncProperty(few, async ({ P, x }) => check(P, x, await run(gpu(), 'flash', P, x))),
+        { numRuns: 15 },
+      );
+    });
   });
 });
 
