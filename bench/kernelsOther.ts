@@ -128,23 +128,27 @@ export async function kernelsOtherBench(gpu: Gpu, log: (line: string) => void, s
     const common = { q, k, v, B, NH, HS, scale: 1 / Math.sqrt(HS) };
     // Both variants, FLOPs counted as the causal half for each. 'scores' computes more: here (no
     // padding mask) query blocks of 64 rows against the keys they can see, 1.125x the credited
-    // FLOPs; with a mask the full T×T products, 2x. (An older build without variants runs its one.)
+    // FLOPs; under left padding the full T×T products, 2x. (An older build without variants runs its one.)
     for (const variant of ['scores', 'flash'] as const) {
-      const full = variant === 'scores' ? '; computes 1.125x these (query blocks of 64; 2x with a mask)' : '';
+      const full = variant === 'scores' ? '; computes 1.125x these (query blocks of 64; 2x under left padding)' : '';
       await each({ name: 'attentionForward', shape, flops, iters: 2, note: `${variant}${full}` }, (K) => () => K.attentionForward(gpu, { ...common, out, lse, Tq: T, Tk: T, variant }));
       await each({ name: 'attentionBackward', shape, flops: 2.5 * flops, iters: 1, note: `${variant}; FLOPs: 5 matmuls (2 recomputed)${full}` }, (K) => () =>
         K.attentionBackward(gpu, { ...common, out, lse, dOut, dQ, dK, dV, T, variant }),
       );
     }
-    // Padded batches (8 left pads): 'scores' then forms the full T×T products.
-    const mask = gpu.upload(Uint32Array.from({ length: B * T }, (_, t) => (t % T < 8 ? 0 : 1)));
-    buffers.push(mask);
-    const masked = { ...common, mask, variant: 'scores' as const };
-    const note = 'scores, 8 left pads; computes 2x these (full T×T)';
-    await each({ name: 'attentionForward', shape: `${shape} mask`, flops, iters: 2, note }, (K) => () => K.attentionForward(gpu, { ...masked, out, lse, Tq: T, Tk: T }));
-    await each({ name: 'attentionBackward', shape: `${shape} mask`, flops: 2.5 * flops, iters: 1, note }, (K) => () =>
-      K.attentionBackward(gpu, { ...masked, out, lse, dOut, dQ, dK, dV, T }),
-    );
+    // Padded batches. 8 left pads leave rows that see no key, so 'scores' forms the full T×T
+    // products; 8 right pads (the trainer's batches) leave every row a key, which the caller
+    // vouches for (everyRowSeesAKey), and the causal blocks stay.
+    for (const side of ['left', 'right'] as const) {
+      const mask = gpu.upload(Uint32Array.from({ length: B * T }, (_, t) => ((side === 'left' ? t % T < 8 : t % T >= T - 8) ? 0 : 1)));
+      buffers.push(mask);
+      const masked = { ...common, mask, variant: 'scores' as const, everyRowSeesAKey: side === 'right' };
+      const note = `scores, 8 ${side} pads; computes ${side === 'left' ? '2x these (full T×T)' : '1.125x these (query blocks of 64)'}`;
+      await each({ name: 'attentionForward', shape: `${shape} mask`, flops, iters: 2, note }, (K) => () => K.attentionForward(gpu, { ...masked, out, lse, Tq: T, Tk: T }));
+      await each({ name: 'attentionBackward', shape: `${shape} mask`, flops: 2.5 * flops, iters: 1, note }, (K) => () =>
+        K.attentionBackward(gpu, { ...masked, out, lse, dOut, dQ, dK, dV, T }),
+      );
+    }
   }
   if (only.test('attentionDecode')) {
     // One decoding step's attention (a layer of OPT-350m generating after Tk - 1 tokens, from a KV

@@ -85,7 +85,7 @@ export const gradients: GradientTable = {
   },
 
   // Causal softmax(scale·q·kᵀ + mask)·v; the kernel recomputes probabilities from the saved lse.
-  attention(tape, { q, k, v, y, lse, mask, segmentIds, B, NH, HS, T, scale }, dY) {
+  attention(tape, { q, k, v, y, lse, mask, segmentIds, everyRowSeesAKey, B, NH, HS, T, scale }, dY) {
     const gpu = tape.gpu;
     const scratch: Tensor[] = [];
     const targets = [
@@ -113,6 +113,7 @@ export const gradients: GradientTable = {
       T,
       mask: mask?.buffer,
       segmentIds: segmentIds?.buffer,
+      everyRowSeesAKey,
       scale,
       accumulate: add,
     });

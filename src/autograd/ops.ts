@@ -84,6 +84,8 @@ export interface AttentionShape {
   mask: Tensor | null;
   /** u32 [B, Tk]: attend only within the same segment (packed sequences). */
   segmentIds: Tensor | null;
+  /** Every query row sees a key (see AttentionInputs in src/kernels/attentionMasking.ts). */
+  everyRowSeesAKey?: boolean;
   scale: number;
 }
 
@@ -114,6 +116,7 @@ export function attention(ctx: OpContext, q: Tensor, k: Tensor, v: Tensor, s: At
     kvRows: s.kvRows,
     mask: s.mask?.buffer,
     segmentIds: s.segmentIds?.buffer,
+    everyRowSeesAKey: s.everyRowSeesAKey,
     scale: s.scale,
     kvDtype: k.dtype === 'f16' ? 'f16' : 'f32',
   });
@@ -121,7 +124,7 @@ export function attention(ctx: OpContext, q: Tensor, k: Tensor, v: Tensor, s: At
     const saved = [q, k, v, y, lse];
     if (s.mask) saved.push(s.mask);
     if (s.segmentIds) saved.push(s.segmentIds);
-    ctx.tape.record({ op: 'attention', q, k, v, y, lse, mask: s.mask, segmentIds: s.segmentIds, B, NH, HS, T: Tq, scale: s.scale }, saved);
+    ctx.tape.record({ op: 'attention', q, k, v, y, lse, mask: s.mask, segmentIds: s.segmentIds, everyRowSeesAKey: s.everyRowSeesAKey, B, NH, HS, T: Tq, scale: s.scale }, saved);
     lse.release();
   }
   return y;

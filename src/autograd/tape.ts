@@ -39,6 +39,7 @@ export type OpRecord =
       lse: Tensor;
       mask: Tensor | null;
       segmentIds: Tensor | null;
+      everyRowSeesAKey?: boolean;
       B: number;
       NH: number;
       HS: number;

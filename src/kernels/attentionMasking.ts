@@ -27,6 +27,13 @@ export interface AttentionInputs {
   segmentIds?: GPUBuffer;
   scale: number;
   /**
+   * The caller vouches that every query row sees at least one key (`everyRowSeesAKey` of the mask
+   * and segments: true for right-padded batches, false under left padding). 'scores' then skips
+   * the causal half of the scores under a mask too; a row that sees no key attends to all Tk keys,
+   * which skipping would get wrong. Default false.
+   */
+  everyRowSeesAKey?: boolean;
+  /**
    * How k and v are stored: 'f16' is IEEE halves packed two per u32 (element offsets as in f32),
    * widened to f32 on read, all arithmetic f32 (an f16 KV cache). Forward only. Default 'f32'.
    */
@@ -60,6 +67,24 @@ export function optionalBindings(gpu: Gpu, a: AttentionInputs, maskRows: number,
     ],
     release: () => dummy && gpu.release(dummy),
   };
+}
+
+/**
+ * Whether every query row t of each of B sequences of T tokens sees some key: an unmasked key
+ * j <= t in t's segment (mask [B, T], 1 real / 0 padding, null for none; segments [B, T] or null).
+ * Right padding leaves every row a key (row t sees the sequence's first token), left padding and
+ * the padding between packed segments do not.
+ */
+export function everyRowSeesAKey(mask: ArrayLike<number> | null, segmentIds: ArrayLike<number> | null, B: number, T: number): boolean {
+  for (let b = 0; b < B; b++) {
+    const segmentsWithAKey = new Set<number>();
+    for (let t = 0; t < T; t++) {
+      const segment = segmentIds ? segmentIds[b * T + t]! : 0;
+      if (!mask || mask[b * T + t] !== 0) segmentsWithAKey.add(segment);
+      if (!segmentsWithAKey.has(segment)) return false;
+    }
+  }
+  return true;
 }
 
 export const maskFlags = (a: AttentionInputs) => (a.mask ? HAS_MASK : 0) | (a.segmentIds ? HAS_SEG : 0);

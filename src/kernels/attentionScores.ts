@@ -18,7 +18,8 @@ import { Params } from './params.js';
 // Causal skipping: the query rows are split into blocks, and block r's products run only over
 // the keys its last row can see, so about half the score matrix is never formed. This needs every
 // row to see some key: a row that sees none attends to all Tk keys (attentionMasking.ts). Without
-// a padding mask every row sees itself, so blocks are used exactly then; with a mask, one block
+// a padding mask every row sees itself; with one, blocks are used when the caller vouches that
+// every row sees a key (everyRowSeesAKey: right-padded training batches), and otherwise one block
 // spans all rows and keys.
 
 /** Bytes of score scratch (all of a chunk's score matrices together) per call. */
@@ -60,7 +61,7 @@ interface ScoreBlock {
 /** Query rows per block: a multiple of ROWS (a softmax workgroup stays in one block), or all Tqp rows. */
 function blockRows(a: AttentionInputs, Tq: number, Tk: number): number {
   const Tqp = padded(Tq);
-  if (a.mask || Tq !== Tk) return Tqp;
+  if ((a.mask && !a.everyRowSeesAKey) || Tq !== Tk) return Tqp;
   return Math.min(Tqp, Math.ceil(Tqp / MAX_BLOCKS / ROWS) * ROWS);
 }
 

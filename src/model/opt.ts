@@ -12,6 +12,7 @@
 import { attention, add, dropout, embedding, layerNorm, linear, lmHead, lmHeadCrossEntropy, type OpContext } from '../autograd/ops.js';
 import { Tape } from '../autograd/tape.js';
 import { Tensor } from '../autograd/tensor.js';
+import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
 import { Gpu } from '../kernels/device.js';
 import { saveCheckpoint, streamCheckpointTensors } from './checkpoint.js';
 import { type OptConfig, readOptConfig } from './config.js';
@@ -72,6 +73,8 @@ interface Layer {
 interface AttentionPlan {
   mask: Tensor | null;
   segmentIds: Tensor | null;
+  /** Every query row sees a key (lets attention skip the causal half under a mask). */
+  everyRowSeesAKey: boolean;
   cache: KVCache | null;
 }
 
@@ -224,6 +227,7 @@ export class OPTForCausalLM {
     const plan: AttentionPlan = {
       mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
       segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
+      everyRowSeesAKey: everyRowSeesAKey(mask, segments, B, T),
       cache: null,
     };
     const ctx: OpContext = { gpu, tape };
@@ -266,7 +270,9 @@ export class OPTForCausalLM {
     }
     const ctx: OpContext = { gpu, tape: null };
     const positions = positionIdsFromMask(mask, B, Tk, T);
-    const h = this.decoder(ctx, Uint32Array.from(ids), positions, B, T, { mask: maskT, segmentIds: null, cache }, null);
+    // Prefill under left padding leaves rows blind; decoding (Tq < Tk) never skips.
+    const plan = { mask: maskT, segmentIds: null, everyRowSeesAKey: past === 0 && everyRowSeesAKey(mask, null, B, T), cache };
+    const h = this.decoder(ctx, Uint32Array.from(ids), positions, B, T, plan, null);
     maskT?.release();
     const E = this.config.wordEmbedProjDim;
     let last = h;
@@ -383,6 +389,7 @@ export class OPTForCausalLM {
       kvRows: cache ? cache.capacity : T,
       mask: plan.mask,
       segmentIds: plan.segmentIds,
+      everyRowSeesAKey: plan.everyRowSeesAKey,
       scale: this.HS ** -0.5,
     });
     for (const t of [q, k, v]) t.release();

@@ -18,7 +18,7 @@ import { TOLERANCE } from '../helpers/tolerances.js';
 
 const gpu = useGpu();
 
-const tiny = optConfig({
+const tinyArgs = {
   vocabSize: 53,
   hiddenSize: 24,
   wordEmbedProjDim: 12,
@@ -28,7 +28,8 @@ const tiny = optConfig({
   maxPositionEmbeddings: 32,
   doLayerNormBefore: false,
   dropout: 0.25,
-});
+};
+const tiny = optConfig(tinyArgs);
 const ids = [[2, 5, 9, 17, 4, 33, 8]];
 
 describe('host-side inputs', () => {
@@ -145,6 +146,51 @@ describe('OPTForCausalLM', () => {
       alone.release();
       offset += seq.length;
     }
+    model.dispose();
+  });
+
+  it("right-padded rows (the trainer's batches) get the logits and gradients they get alone, past one 64-row block", async () => {
+    // T > 64: attention's 'scores' variant splits the rows into causal blocks, which under a
+    // padding mask it may do only because every right-padded row sees the sequence's first token.
+    const config = optConfig({ ...tinyArgs, maxPositionEmbeddings: 128, dropout: 0 });
+    const model = await OPTForCausalLM.fromConfig(config, { gpu: gpu(), seed: 6 });
+    const V = config.vocabSize;
+    const rows = [Array.from({ length: 100 }, (_, t) => 2 + ((t * 7) % 50)), Array.from({ length: 70 }, (_, t) => 2 + ((t * 11) % 50))];
+    const T = rows[0]!.length;
+    const pad = (r: number[], fill: number) => [...r, ...new Array<number>(T - r.length).fill(fill)];
+    const denominator = rows.reduce((n, r) => n + r.length - 1, 0);
+    const grads = async () => Promise.all(model.namedParameters().map(([, p]) => p.grad.toArray()));
+
+    const batch = model.forward({
+      inputIds: rows.map((r) => pad(r, 1)),
+      attentionMask: rows.map((r) => pad(r.map(() => 1), 0)),
+      labels: rows.map((r) => pad(r, -100)),
+      lossDenominator: denominator,
+      returnLogits: true,
+    });
+    batch.loss!.backward();
+    const logits = await batch.logits!.toArray();
+    const together = await grads();
+    batch.loss!.release();
+    batch.logits!.release();
+
+    model.zeroGrad();
+    for (const [b, r] of rows.entries()) {
+      const alone = model.forward({ inputIds: [r], labels: [r], lossDenominator: denominator, returnLogits: true });
+      alone.loss!.backward();
+      expectClose(logits.subarray(b * T * V, (b * T + r.length) * V), await alone.logits!.toArray(), TOLERANCE.f32, `row ${b} logits`);
+      alone.loss!.release();
+      alone.logits!.release();
+    }
+    const separate = await grads();
+    const names = model.namedParameters().map(([n]) => n);
+    const largestOf = (name: string) => Math.max(...separate[names.indexOf(name)]!.map(Math.abs));
+    together.forEach((t, i) => {
+      // A key bias shifts all of a row's scores alike, which softmax ignores: its gradient is 0 up
+      // to the rounding of cancelling terms the size of the key weights' gradient.
+      const keyBias = names[i]!.match(/^(.*k_proj)\.bias$/);
+      expectClose(t, separate[i]!, TOLERANCE.f32, names[i]!, keyBias ? largestOf(`${keyBias[1]}.weight`) : undefined);
+    });
     model.dispose();
   });
 
