@@ -135,6 +135,24 @@ function stageKeyTile(BK: number, HS: number, lanes: number, wide = false): stri
   workgroupBarrier();`;
 }
 
+// The lane's running softmax (max m, sum l, output o) and its step for one key's score: rescale
+// lazily, only when the max grows; the caller adds the returned weight times the key's v row.
+const onlineSoftmaxWgsl = /* wgsl */ `
+var<private> o: Row;
+var<private> m: f32;
+var<private> l: f32;
+fn foldScore(sc: f32) -> f32 {
+  if (sc > m) {
+    let corr = exp(m - sc);
+    l *= corr;
+    for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
+    m = sc;
+  }
+  let w = exp(sc - m);
+  l += w;
+  return w;
+}`;
+
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
   const rows = ROWS;
@@ -160,9 +178,7 @@ var<workgroup> keySeg: array<u32, ${BK}>;
 var<workgroup> flags: array<u32, ${rows}>;
 var<workgroup> anyBlind: u32;
 var<private> qi: Row;
-var<private> o: Row;
-var<private> m: f32;
-var<private> l: f32;
+${onlineSoftmaxWgsl}
 
 // Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
@@ -174,15 +190,7 @@ ${stageKeyTile(BK, HS, rows, wide)}
     var qk = 0.0;
     for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], kT[jj][d]); }
     let visible = kt + jj <= pos && keyOk[jj] != 0u && keySeg[jj] == segI;
-    let sc = select(LOWEST, qk * p.scale, visible);
-    if (sc > m) {
-      let corr = exp(m - sc);
-      l *= corr;
-      for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
-      m = sc;
-    }
-    let w = exp(sc - m);
-    l += w;
+    let w = foldScore(select(LOWEST, qk * p.scale, visible));
     for (var d = 0u; d < HS4; d++) { o[d] += w * vT[jj][d]; }
   }
 }
@@ -251,7 +259,7 @@ ${rowAccess(HS, ['q', 'k', 'v'], ['out'], kvDtype === 'f16' ? ['k', 'v'] : [])}
 ${laneReduceWgsl(sh)}
 const LOWEST = ${LOWEST};
 var<private> qi: Row;
-var<private> o: Row;
+${onlineSoftmaxWgsl}
 
 @compute @workgroup_size(${sh.lanes})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
@@ -262,23 +270,15 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   let qBase = (b * p.Tq + i) * p.C + h * ${HS}u;
   for (var d = 0u; d < HS4; d++) { qi[d] = ld_q(qBase, d); o[d] = vec4f(0.0); }
   let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
-  var m = LOWEST;
-  var l = 0.0;
+  m = LOWEST;
+  l = 0.0;
   for (var j = lid; j < p.Tk; j += ${sh.lanes}u) {
     let base = (b * p.kvRows + j) * p.C + h * ${HS}u;
     var qk = 0.0;
     for (var d = 0u; d < HS4; d++) { qk += dot(qi[d], ld_k(base, d)); }
     let keyOk = (p.flags & ${HAS_MASK}u) == 0u || mask[b * p.kvRows + j] != 0u;
     let keySeg = select(0u, seg[b * p.Tk + j], (p.flags & ${HAS_SEG}u) != 0u);
-    let sc = select(LOWEST, qk * p.scale, j <= pos && keyOk && keySeg == segI);
-    if (sc > m) {
-      let corr = exp(m - sc);
-      l *= corr;
-      for (var d = 0u; d < HS4; d++) { o[d] *= corr; }
-      m = sc;
-    }
-    let w = exp(sc - m);
-    l += w;
+    let w = foldScore(select(LOWEST, qk * p.scale, j <= pos && keyOk && keySeg == segI));
     for (var d = 0u; d < HS4; d++) { o[d] += w * ld_v(base, d); }
   }
   // A lane that saw no key (Tk < lanes) holds l = 0 and o = 0 and adds nothing.
