@@ -155,7 +155,6 @@ fn foldScore(sc: f32) -> f32 {
 
 function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
-  const rows = ROWS;
   const kvDtype = s.kvDtype ?? 'f32';
   const wide = kvDtype === 'f16' && HS % 8 === 0;
   const kvT = wide ? 'array<vec4u>' : kvType(HS, kvDtype);
@@ -175,14 +174,14 @@ var<workgroup> kT: array<Row, ${BK}>;
 var<workgroup> vT: array<Row, ${BK}>;
 var<workgroup> keyOk: array<u32, ${BK}>;
 var<workgroup> keySeg: array<u32, ${BK}>;
-var<workgroup> flags: array<u32, ${rows}>;
+var<workgroup> flags: array<u32, ${ROWS}>;
 var<workgroup> anyBlind: u32;
 var<private> qi: Row;
 ${onlineSoftmaxWgsl}
 
 // Stages keys kt..kt+BK of (b, h) and folds them into this lane's running softmax.
 fn keyTile(kt: u32, b: u32, h: u32, lid: u32, pos: u32, segI: u32) {
-${stageKeyTile(BK, HS, rows, wide)}
+${stageKeyTile(BK, HS, ROWS, wide)}
   // One key at a time with a lazy rescale (only when the max grows): a score array per lane with
   // the loop unrolled made lavapipe's LLVM take tens of seconds to compile; the runtime trip count
   // keeps the loop rolled, and keys past Tk are never visited.
@@ -195,11 +194,11 @@ ${stageKeyTile(BK, HS, rows, wide)}
   }
 }
 
-@compute @workgroup_size(${rows})
+@compute @workgroup_size(${ROWS})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
   let b = wid.y / p.NH;
   let h = wid.y % p.NH;
-  let q0 = wid.x * ${rows}u;
+  let q0 = wid.x * ${ROWS}u;
   let i = q0 + lid;
   let live = i < p.Tq;
   let iq = min(i, p.Tq - 1u);
@@ -210,7 +209,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   l = 0.0;
   let segI = select(0u, seg[b * p.Tk + pos], (p.flags & ${HAS_SEG}u) != 0u);
   // Causal bound: no key after the tile's last query position is visible to any of its rows.
-  let kEnd = min(p.Tk, min(q0 + ${rows}u, p.Tq) + p.qOff);
+  let kEnd = min(p.Tk, min(q0 + ${ROWS}u, p.Tq) + p.qOff);
   for (var kt = 0u; kt < kEnd; kt += ${BK}u) { keyTile(kt, b, h, lid, pos, segI); }
   // A row that saw no key attends to all Tk keys, the causally hidden ones included: continue
   // over the rest of the keys if any row of the tile needs it (they add exactly 0 to the others).
@@ -218,7 +217,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
   workgroupBarrier();
   if (lid == 0u) {
     var seen = 0u;
-    for (var r = 0u; r < ${rows}u; r++) { seen |= flags[r]; }
+    for (var r = 0u; r < ${ROWS}u; r++) { seen |= flags[r]; }
     anyBlind = seen;
   }
   let blind = workgroupUniformLoad(&anyBlind);
