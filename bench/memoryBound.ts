@@ -1,6 +1,7 @@
 import type { Gpu } from '../src/kernels/device.js';
 import { add, dropout, dropoutBackward, reluBackward } from '../src/kernels/elementwise.js';
 import { embeddingBackward, embeddingForward } from '../src/kernels/embedding.js';
+import { biasGrad } from '../src/kernels/matmul.js';
 import { sumOfSquares } from '../src/kernels/reductions.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { dropoutReference } from '../test/reference/dropout.js';
@@ -42,6 +43,14 @@ async function validate(gpu: Gpu): Promise<void> {
   sumOfSquares(gpu, { tensors: [{ buffer: bx, n }, { buffer: by, n: 400 }], out: s });
   fail('sumOfSquares', relativeError(await gpu.readF32(s, 0, 1), [x.reduce((a, v) => a + v * v, 0) + y.slice(0, 400).reduce((a, v) => a + v * v, 0)]));
   [bx, by, out, s].forEach((b) => gpu.release(b));
+  for (const N of [12, 13]) {
+    const M = 37;
+    const dY = seededValues(M * N, 5);
+    const [bdY, bdBias] = [gpu.upload(dY), gpu.upload(new Float32Array(N))];
+    biasGrad(gpu, { dY: bdY, dBias: bdBias, M, N });
+    fail(`biasGrad N=${N}`, relativeError(await gpu.readF32(bdBias, 0, N), Array.from({ length: N }, (_, j) => dY.reduce((a, v, i) => a + (i % N === j ? v : 0), 0))));
+    [bdY, bdBias].forEach((b) => gpu.release(b));
+  }
 
   const [N, Dm, V] = [37, 12, 50];
   const ids = Uint32Array.from({ length: N }, (_, i) => (i * 7) % V);
@@ -80,6 +89,11 @@ export async function memoryBoundBench(gpu: Gpu, log: (line: string) => void): P
   const nFfn = T * FFN;
   const [h, dH, dPre] = [data(nFfn, 4), data(nFfn, 5), data(nFfn, 6)];
   await time('reluBackward', `n=${T}x${FFN}`, 12 * nFfn, 20, () => reluBackward(gpu, { y: h, dY: dH, dX: dPre, n: nFfn }));
+  // The bias gradients of the MLP's up and down projections (column sums of dY).
+  for (const N of [FFN, D]) {
+    const dBias = data(N, 10);
+    await time('biasGrad', `${T}x${N}`, 4 * T * N + 8 * N, 20, () => biasGrad(gpu, { dY: dH, dBias, M: T, N }));
+  }
 
   // Distinct token ids (a batch of real text repeats some; distinct rows are the most traffic).
   const hostIds = Uint32Array.from({ length: T }, (_, i) => (i * 7919) % VOCAB);

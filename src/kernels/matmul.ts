@@ -1,6 +1,7 @@
 import type { Gpu } from './device.js';
 import { f16ToF32 } from './casts.js';
-import { Params, u32Params } from './params.js';
+import { grid1d, Params, u32Params } from './params.js';
+import { memoryBoundShape } from './streaming.js';
 import { canTranspose, transpose } from './matmulTranspose.js';
 
 /** Which operand is stored transposed: 'nn' A[M,K]·B[K,N]; 'nt' A[M,K]·B[N,K]ᵀ; 'tn' A[K,M]ᵀ·B[K,N]. */
@@ -512,19 +513,21 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
   });
 }
 
-// One thread per column summing down the rows in order: deterministic, and dY's rows are read
-// contiguously across the workgroup.
-const BIAS_GRAD_WG = 64;
-const biasGradWgsl = /* wgsl */ `
-struct P { M: u32, N: u32, _a: u32, _b: u32 }
-@group(0) @binding(0) var<storage, read> dY: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dBias: array<f32>;
+// One lane per column (four columns as a vec4 when N allows), summing down the rows in order:
+// deterministic, and each row's columns are read contiguously across a workgroup's lanes. On
+// lavapipe a workgroup is one subgroup (streaming.ts: wider ones run their subgroups one after
+// another, striding through memory); GPUs take 64 lanes of single columns.
+const biasGradWgsl = (lanes: number, w: 1 | 4) => /* wgsl */ `
+alias V = ${w === 4 ? 'vec4f' : 'f32'};
+struct P { M: u32, N: u32, nx: u32, _a: u32 }
+@group(0) @binding(0) var<storage, read> dY: array<V>;
+@group(0) @binding(1) var<storage, read_write> dBias: array<V>;
 @group(0) @binding(2) var<uniform> p: P;
-@compute @workgroup_size(${BIAS_GRAD_WG})
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let n = gid.x;
+@compute @workgroup_size(${lanes})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n = (wid.x + wid.y * p.nx) * ${lanes}u + lid;
   if (n >= p.N) { return; }
-  var s = 0.0;
+  var s = V(0.0);
   for (var m = 0u; m < p.M; m++) { s += dY[m * p.N + n]; }
   dBias[n] += s;
 }`;
@@ -532,11 +535,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
 /** dBias[N] += column sums of dY[M,N] (the bias gradient of a linear layer). */
 export function biasGrad(gpu: Gpu, args: { dY: GPUBuffer; dBias: GPUBuffer; M: number; N: number }): void {
   const { dY, dBias, M, N } = args;
+  const cpu = memoryBoundShape(gpu).kind === 'cpu';
+  const lanes = cpu ? memoryBoundShape(gpu).lanes : 64;
+  const w = cpu && N % 4 === 0 ? 4 : 1;
+  const { workgroups, nx } = grid1d(Math.ceil(N / w / lanes), gpu.limits.maxComputeWorkgroupsPerDimension);
   gpu.dispatch({
     kernel: `biasGrad(M=${M},N=${N})`,
-    pipeline: gpu.pipeline('biasGrad', biasGradWgsl),
+    pipeline: gpu.pipeline(`biasGrad_w${w}_${lanes}`, biasGradWgsl(lanes, w)),
     bindings: [{ buffer: dY, size: 4 * M * N }, { buffer: dBias, size: 4 * N }],
-    params: u32Params(M, N, 0, 0),
-    workgroups: [Math.ceil(N / BIAS_GRAD_WG)],
+    params: u32Params(M, N / w, nx, 0),
+    workgroups,
   });
 }

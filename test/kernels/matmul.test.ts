@@ -5,6 +5,7 @@ import { dim, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
+import { forEachMemoryBoundVariant } from '../helpers/variants.js';
 import { matmulRef } from '../reference/matmul.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtypes.js';
 
@@ -264,25 +265,28 @@ describe('biasGrad', () => {
     return r;
   }
 
-  it('adds the column sums of dY into dBias for random shapes', async () => {
-    await fc.assert(
-      fc.asyncProperty(dim(300), dim(150), fc.integer({ min: 1, max: 1 << 30 }), async (M, N, seed) => {
-        const dY = data(M * N, seed);
-        const start = data(N, seed + 1);
-        const want = Float64Array.from(start);
-        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[j] += dY[i * N + j];
-        expectClose(await run(dY, start, M, N), want, TOLERANCE.f32Reduction, `biasGrad M=${M} N=${N}`);
-      }),
-      { numRuns: 20 },
-    );
-  });
+  // Lavapipe's layout (one subgroup per workgroup, vec4 columns) and the GPUs' (64 lanes, scalar).
+  forEachMemoryBoundVariant(gpu, () => {
+    it('adds the column sums of dY into dBias for random shapes', async () => {
+      await fc.assert(
+        fc.asyncProperty(dim(300), dim(150), fc.integer({ min: 1, max: 1 << 30 }), async (M, N, seed) => {
+          const dY = data(M * N, seed);
+          const start = data(N, seed + 1);
+          const want = Float64Array.from(start);
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[j] += dY[i * N + j];
+          expectClose(await run(dY, start, M, N), want, TOLERANCE.f32Reduction, `biasGrad M=${M} N=${N}`);
+        }),
+        { numRuns: 20 },
+      );
+    });
 
-  it('fixed case: 3x2 into [10, 20], the same bits on every run', async () => {
-    const dY = Float32Array.of(1, 2, 3, 4, 5, 6);
-    const r1 = await run(dY, Float32Array.of(10, 20), 3, 2);
-    expectClose(r1, [19, 32], TOLERANCE.f32);
-    const big = data(1000 * 7, 42);
-    const [x, y] = [await run(big, new Float32Array(7), 1000, 7), await run(big, new Float32Array(7), 1000, 7)];
-    expect([...x]).toEqual([...y]);
+    it('fixed case: 3x2 into [10, 20], the same bits on every run', async () => {
+      const dY = Float32Array.of(1, 2, 3, 4, 5, 6);
+      const r1 = await run(dY, Float32Array.of(10, 20), 3, 2);
+      expectClose(r1, [19, 32], TOLERANCE.f32);
+      const big = data(1000 * 7, 42);
+      const [x, y] = [await run(big, new Float32Array(7), 1000, 7), await run(big, new Float32Array(7), 1000, 7)];
+      expect([...x]).toEqual([...y]);
+    });
   });
 });
