@@ -519,7 +519,6 @@ export function attentionRowDot(gpu: Gpu, a: AttentionInputs & { out: GPUBuffer;
     bindings: [{ buffer: a.out, ...rows }, { buffer: a.dOut, ...rows }, { buffer: a.D, size: B * NH * T * 4 }],
     params: params(a, T, T, T, 0),
     workgroups: [Math.ceil(T / ROWS), B * NH],
-    // Per row a loop of HS/4 steps: measured ~2.5x its traffic's time at the nominal bandwidth.
   });
 }
 

@@ -94,8 +94,6 @@ function move(gpu: Gpu, s: HeadSlice, toHeads: boolean, accumulate: boolean): vo
     bindings: toHeads ? [flat, packed] : [packed, flat],
     params: new Params().u32(n).u32(grid.nx).u32(T).u32(Tp).u32(HS).u32(HS4).u32(rows).u32(NH).u32(head0).u32(accumulate ? 1 : 0).bytes(),
     workgroups: grid.workgroups,
-    // Measured on lavapipe: the index arithmetic per vec4, not the traffic, bounds it, at ~5x the
-    // time of its traffic (a read and a write) at the nominal bandwidth.
   });
 }
 
