@@ -226,6 +226,18 @@ describe.each(['flash', 'scores'] as const)('attention, %s', (variant) => {
   });
 });
 
+// 'scores' moves heads in and out of its packed copies (headLayout.ts) in the memory-bound layout.
+describe('attention, scores in every memory-bound layout', () => {
+  forEachMemoryBoundVariant(gpu, () => {
+    it('forward and backward match HF eager attention in float64', async () => {
+      await fc.assert(
+        fc.asyncProperty(problem, async ({ P, x, prior }) => check(P, x, await run(gpu(), 'scores', P, x, prior), prior)),
+        { numRuns: 6 },
+      );
+    });
+  });
+});
+
 // Up to 8 query rows the flash forward splits the keys across the lanes of a workgroup laid out as
 // the memory-bound kernels are (attentionFlash.ts, decodeWgsl), so it runs in each layout here.
 describe('attention, flash with few query rows', () => {
