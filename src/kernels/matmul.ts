@@ -391,6 +391,16 @@ const gemvRows = (MT: number) => Math.max(1, 8 / MT);
 // a long K pays for the copy of B.
 const RELAYOUT_NN_MIN_K = 8192;
 
+// Generated sources by shape. Generating one costs ~0.1 ms (the subgroup kernel) or ~7 µs (gemv),
+// and every dispatch needs its source before the pipeline cache can answer; decoding records
+// hundreds of matmuls per token.
+const sources = new Map<string, string>();
+function source(key: string, make: () => string): string {
+  let code = sources.get(key);
+  if (code === undefined) sources.set(key, (code = make()));
+  return code;
+}
+
 function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, K: number): MatmulVariant {
   if (layout === 'nt' && M <= GEMV_MAX_M) return 'gemv';
   const { isSoftware, subgroupMinSize: lo, subgroupMaxSize: hi } = gpu.adapter;
@@ -480,7 +490,7 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     const R = gemvRows(MT);
     const WG = gpu.adapter.isSoftware ? 8 : 64;
     name = `nt${vec ? '-vec4' : ''}${f16 ? '-f16' : ''},MT=${MT}`;
-    pipeline = gpu.pipeline(`matmul-gemv(${name},R=${R},WG=${WG})`, gemvWgsl({ vec, f16 }, MT, R, WG));
+    pipeline = gpu.pipeline(`matmul-gemv(${name},R=${R},WG=${WG})`, source(`gemv ${vec} ${f16} ${MT} ${R} ${WG}`, () => gemvWgsl({ vec, f16 }, MT, R, WG)));
     workgroups = [Math.ceil(N / (WG * R)), Math.ceil(M / MT), batch];
   } else {
     const sub = variant === 'subgroup';
@@ -489,8 +499,8 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     name = `${layout}${vec ? '-vec4' : ''}`;
     const TM = vec ? SUBGROUP_TM : SG;
     pipeline = sub
-      ? gpu.pipeline(`matmul-subgroup(${name})`, subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV))
-      : gpu.pipeline(`matmul-tiled(${name})`, tiledMatmulWgsl({ layout, vec }));
+      ? gpu.pipeline(`matmul-subgroup(${name})`, source(`subgroup ${layout} ${vec} ${TM} ${SG}`, () => subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV)))
+      : gpu.pipeline(`matmul-tiled(${name})`, source(`tiled ${layout} ${vec}`, () => tiledMatmulWgsl({ layout, vec })));
     const tileN = sub ? 4 * SG * SUBGROUP_CV : 64;
     const tileM = sub ? TM : 64;
     workgroups = [Math.ceil(N / tileN), Math.ceil(M / tileM), batch];
