@@ -19,7 +19,8 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const isNative = (fn: unknown) => typeof fn === 'function' && /\{\s*\[native code\]\s*\}$/.test(Function.prototype.toString.call(fn));
 
 // Dawn's callback ticks come from C++ (native functions, no arguments); everything else goes
-// straight through to Node's setImmediate.
+// straight through to Node's setImmediate. A bound function without arguments looks native too and
+// waits alike, at most MAX_POLL_MS.
 function throttledSetImmediate(this: unknown, callback: (...args: unknown[]) => void, ...args: unknown[]) {
   const now = performance.now();
   if (args.length === 0 && isNative(callback) && now >= spinUntil) {
