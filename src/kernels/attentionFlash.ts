@@ -94,6 +94,35 @@ function bindings(list: [string, string, 'read' | 'read_write'][]): string {
 const rowType = (HS: number) => (HS % 4 === 0 ? 'array<vec4f>' : 'array<f32>');
 const kvType = (HS: number, kvDtype: 'f32' | 'f16') => (kvDtype === 'f16' ? 'array<u32>' : rowType(HS));
 
+// Every kernel ends its storage bindings with the optional mask and segments (optionalBindings).
+const MASK_AND_SEGMENTS: [string, string, 'read'][] = [['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']];
+
+/** Both forward kernels' bindings: q, k and v (k and v of type kvT), out, lse, mask, segments. */
+function forwardBindings(HS: number, kvT: string): string {
+  return bindings([
+    ['q', rowType(HS), 'read'],
+    ['k', kvT, 'read'],
+    ['v', kvT, 'read'],
+    ['out', rowType(HS), 'read_write'],
+    ['lse', 'array<f32>', 'read_write'],
+    ...MASK_AND_SEGMENTS,
+  ]);
+}
+
+/** The backward kernels' bindings: q, k, v, dOut, the forward's lse, D, then `outputs`, mask, segments. */
+function backwardBindings(HS: number, outputs: string[]): string {
+  return bindings([
+    ['q', rowType(HS), 'read'],
+    ['k', rowType(HS), 'read'],
+    ['v', rowType(HS), 'read'],
+    ['dOut', rowType(HS), 'read'],
+    ['lseIn', 'array<f32>', 'read'],
+    ['D', 'array<f32>', 'read'],
+    ...outputs.map((name): [string, string, 'read_write'] => [name, rowType(HS), 'read_write']),
+    ...MASK_AND_SEGMENTS,
+  ]);
+}
+
 // Params shared by all kernels. qOff = Tk - Tq: query i sits at absolute position i + qOff.
 const PARAMS = `struct P { Tq: u32, Tk: u32, kvRows: u32, NH: u32, C: u32, qOff: u32, scale: f32, invTk: f32, flags: u32 }`;
 
@@ -157,17 +186,9 @@ function forwardWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
   const kvDtype = s.kvDtype ?? 'f32';
   const wide = kvDtype === 'f16' && HS % 8 === 0;
-  const kvT = wide ? 'array<vec4u>' : kvType(HS, kvDtype);
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', kvT, 'read'],
-    ['v', kvT, 'read'],
-    ['out', rowType(HS), 'read_write'],
-  ];
-  list.push(['lse', 'array<f32>', 'read_write'], ['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
   return /* wgsl */ `
 ${PARAMS}
-${bindings(list)}
+${forwardBindings(HS, wide ? 'array<vec4u>' : kvType(HS, kvDtype))}
 ${rowAccess(HS, wide ? ['q'] : ['q', 'k', 'v'], ['out'], kvDtype === 'f16' ? ['k', 'v'] : [])}
 const LOWEST = ${LOWEST};
 var<workgroup> kT: array<Row, ${BK}>;
@@ -241,19 +262,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
  * HF's uniform attention with no second pass (at most DECODE_MAX_ROWS - 1 keys more than needed).
  */
 function decodeWgsl(HS: number, kvDtype: 'f32' | 'f16', sh: ReturnType<typeof memoryBoundShape>): string {
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', kvType(HS, kvDtype), 'read'],
-    ['v', kvType(HS, kvDtype), 'read'],
-    ['out', rowType(HS), 'read_write'],
-    ['lse', 'array<f32>', 'read_write'],
-    ['mask', 'array<u32>', 'read'],
-    ['seg', 'array<u32>', 'read'],
-  ];
   return /* wgsl */ `
 ${subgroupsDirective(sh)}
 ${PARAMS}
-${bindings(list)}
+${forwardBindings(HS, kvType(HS, kvDtype))}
 ${rowAccess(HS, ['q', 'k', 'v'], ['out'], kvDtype === 'f16' ? ['k', 'v'] : [])}
 ${laneReduceWgsl(sh)}
 const LOWEST = ${LOWEST};
@@ -352,19 +364,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // tiles up to the causal bound, as the forward does.
 function dQWgsl(s: Spec): string {
   const { HS, tile: BK } = s;
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
-    ['dOut', rowType(HS), 'read'],
-    ['lseIn', 'array<f32>', 'read'],
-    ['D', 'array<f32>', 'read'],
-    ['dQ', rowType(HS), 'read_write'],
-  ];
-  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
   return /* wgsl */ `
 ${PARAMS}
-${bindings(list)}
+${backwardBindings(HS, ['dQ'])}
 ${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dQ'])}
 var<workgroup> kT: array<Row, ${BK}>;
 var<workgroup> vT: array<Row, ${BK}>;
@@ -418,20 +420,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // attended uniformly to all keys).
 function dKVWgsl(s: Spec): string {
   const { HS, tile: BQ } = s;
-  const list: [string, string, 'read' | 'read_write'][] = [
-    ['q', rowType(HS), 'read'],
-    ['k', rowType(HS), 'read'],
-    ['v', rowType(HS), 'read'],
-    ['dOut', rowType(HS), 'read'],
-    ['lseIn', 'array<f32>', 'read'],
-    ['D', 'array<f32>', 'read'],
-    ['dK', rowType(HS), 'read_write'],
-    ['dV', rowType(HS), 'read_write'],
-  ];
-  list.push(['mask', 'array<u32>', 'read'], ['seg', 'array<u32>', 'read']);
   return /* wgsl */ `
 ${PARAMS}
-${bindings(list)}
+${backwardBindings(HS, ['dK', 'dV'])}
 ${rowAccess(HS, ['q', 'k', 'v', 'dOut'], ['dK', 'dV'])}
 var<workgroup> qT: array<Row, ${BQ}>;
 var<workgroup> dOT: array<Row, ${BQ}>;

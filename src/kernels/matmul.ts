@@ -545,8 +545,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 /** dBias[N] += column sums of dY[M,N] (the bias gradient of a linear layer). */
 export function biasGrad(gpu: Gpu, args: { dY: GPUBuffer; dBias: GPUBuffer; M: number; N: number }): void {
   const { dY, dBias, M, N } = args;
-  const cpu = memoryBoundShape(gpu).kind === 'cpu';
-  const lanes = cpu ? memoryBoundShape(gpu).lanes : 64;
+  const sh = memoryBoundShape(gpu);
+  const cpu = sh.kind === 'cpu';
+  const lanes = cpu ? sh.lanes : 64;
   const w = cpu && N % 4 === 0 ? 4 : 1;
   const { workgroups, nx } = grid1d(Math.ceil(N / w / lanes), gpu.limits.maxComputeWorkgroupsPerDimension);
   gpu.dispatch({
