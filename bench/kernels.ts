@@ -7,7 +7,7 @@ import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
 import { kernelsOtherBench } from './kernelsOther.js';
 import { matmulBench } from './matmul.js';
 import { memoryBoundBench } from './memoryBound.js';
-import { copyBench, waitingBench } from './runtime.js';
+import { copyBench, robustnessBench, waitingBench } from './runtime.js';
 
 /**
  * `npm run bench:kernels`: validates, then times every kernel family listed below, prints one table
@@ -36,7 +36,9 @@ const rows: BenchRow[] = [];
 const gpu = await Gpu.create();
 log('waiting strategies:');
 rows.push(...(await waitingBench(gpu, log)));
-const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}`;
+log("Dawn's robustness:");
+rows.push(...(await robustnessBench(gpu, log)));
+const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}, Dawn robustness ${gpu.adapter.robustness ? 'on' : 'off'}`;
 log(`device: ${device}; LP_NATIVE_VECTOR_WIDTH=${process.env.LP_NATIVE_VECTOR_WIDTH ?? '(unset)'}`);
 for (const [name, family] of FAMILIES) {
   log(`${name}:`);

@@ -1,4 +1,4 @@
-import type { Gpu } from '../src/kernels/device.js';
+import { Gpu } from '../src/kernels/device.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { benchKernel, COPY_KERNEL, gpuTarget, type BenchRow } from './harness.js';
@@ -62,5 +62,45 @@ export async function waitingBench(gpu: Gpu, log: (line: string) => void): Promi
     log(`  waiting via ${mode}: ${(flops / ms / 1e6).toFixed(1)} GFLOP/s`);
   }
   [a, b, c].forEach((x) => gpu.release(x));
+  return rows;
+}
+
+/**
+ * Dawn's robust buffer access, on and off (src/kernels/device.ts, DRIVER_CHECKS_BOUNDS): the
+ * subgroup matmuls on this device and on a second one with the other setting, in alternating rounds
+ * so that both see the same machine.
+ */
+export async function robustnessBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  const other = await Gpu.create({ robustness: !gpu.adapter.robustness });
+  const [M, K, N] = [512, 1024, 1024];
+  const devices = [gpu, other].map((g) => ({ g, a: g.upload(seededValues(M * K, 7)), b: g.upload(seededValues(N * K, 8)), c: g.alloc(4 * M * N), times: new Map<string, number[]>() }));
+  const rows: BenchRow[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (const d of round % 2 ? [...devices].reverse() : devices) {
+      for (const layout of ['nn', 'nt'] as const) {
+        const row = await benchKernel({
+          name: 'matmul',
+          shape: `M=${M} K=${K} N=${N}`,
+          layout,
+          run: () => matmul(d.g, { a: d.a, b: d.b, c: d.c, M, N, K, layout }),
+          target: gpuTarget(d.g),
+          iters: 5,
+          reps: 1,
+        });
+        d.times.set(layout, [...(d.times.get(layout) ?? []), row.ms]);
+      }
+    }
+  }
+  for (const d of devices) {
+    for (const [layout, times] of d.times) {
+      times.sort((x, y) => x - y);
+      const ms = times[1];
+      const note = `Dawn robustness ${d.g.adapter.robustness ? 'on' : 'off'}${d.g === gpu ? ' (default)' : ''}`;
+      rows.push({ kernel: 'matmul', shape: `M=${M} K=${K} N=${N}`, layout, ms, minMs: times[0], gflops: (2 * M * N * K) / ms / 1e6, note });
+      log(`  matmul ${layout}, ${note}: ${((2 * M * N * K) / ms / 1e6).toFixed(1)} GFLOP/s`);
+    }
+    [d.a, d.b, d.c].forEach((x) => d.g.release(x));
+  }
+  other.destroy();
   return rows;
 }

@@ -35,6 +35,8 @@ export interface AdapterSummary {
   description: string;
   /** lavapipe/llvmpipe or SwiftShader: kernels tuned for CPU execution fit it better. */
   isSoftware: boolean;
+  /** Whether Dawn adds its robust buffer access (see GpuOptions.robustness). */
+  robustness: boolean;
   subgroupMinSize: number;
   subgroupMaxSize: number;
 }
@@ -47,7 +49,21 @@ export interface GpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Print the adapter in use to stderr. Default: env KILN_VERBOSE=1. */
   verbose?: boolean;
+  /**
+   * Dawn's robust buffer access, which keeps a shader's out-of-range accesses inside its bindings.
+   * Default: env KILN_ROBUSTNESS (1 or 0), else on except where the driver checks every access
+   * itself (DRIVER_CHECKS_BOUNDS).
+   */
+  robustness?: boolean;
 }
+
+// lavapipe (llvmpipe) checks every storage access against its binding in the shader code it
+// generates, with or without Dawn's robustness: stores past a binding are dropped and loads there
+// read 0 (the runtime test holds the driver to that). Dawn's robustness on top only costs time:
+// without it the subgroup matmuls ran 15% faster in 'nn' and 'nt' (512x1024x1024: 48-50 against
+// 57-58 GFLOP/s over six alternating rounds in one process; bench:kernels' robustness rows).
+const DRIVER_CHECKS_BOUNDS = /llvmpipe/i;
+const NO_ROBUSTNESS = 'enable-dawn-features=disable_robustness';
 
 // The object create() returns owns Dawn's instance. If it is garbage-collected while a device lives,
 // Dawn crashes (measured with webgpu 0.6.2), and dropping it right after a device was destroyed
@@ -134,14 +150,22 @@ export class Gpu {
     const flags: string[] = [];
     if (backend) flags.push(`backend=${backend}`);
     if (adapterName) flags.push(`adapter=${adapterName}`);
-    const instance = dawnInstance(flags);
-    const adapter = await instance.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    const request = { powerPreference: opts.powerPreference ?? 'high-performance' } as const;
+    let adapter = await dawnInstance(flags).requestAdapter(request);
     if (!adapter) {
       throw new Error(
         'kiln: no WebGPU adapter found. Install a Vulkan/Metal/D3D12 GPU driver, or on Debian run ' +
           '`sudo scripts/setup-cpu-vulkan.sh` for the CPU driver (lavapipe).' +
           (adapterName ? ` (KILN_ADAPTER=${adapterName} matched none)` : ''),
       );
+    }
+    const robustnessEnv = process.env.KILN_ROBUSTNESS ? envFlag('KILN_ROBUSTNESS') : undefined;
+    let robustness = opts.robustness ?? robustnessEnv ?? !DRIVER_CHECKS_BOUNDS.test(adapter.info.description);
+    if (!robustness) {
+      // Dawn takes toggles per instance, so the unchecked device comes from an instance of its own.
+      const unchecked = await dawnInstance([...flags, NO_ROBUSTNESS]).requestAdapter(request);
+      if (unchecked && unchecked.info.description === adapter.info.description) adapter = unchecked;
+      else robustness = true;
     }
     const info = adapter.info;
     const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();
@@ -155,6 +179,7 @@ export class Gpu {
       device: info.device,
       description: info.description,
       isSoftware: /llvmpipe|lavapipe|swiftshader|software/i.test(description),
+      robustness,
       subgroupMinSize: infoWithSubgroups.subgroupMinSize ?? 0,
       subgroupMaxSize: infoWithSubgroups.subgroupMaxSize ?? 0,
     };
@@ -180,7 +205,7 @@ export class Gpu {
     const gpu = new Gpu(device, summary);
     if (opts.verbose ?? envFlag('KILN_VERBOSE')) {
       process.stderr.write(
-        `kiln: adapter ${description}${summary.isSoftware ? ' (software)' : ''}; features ` +
+        `kiln: adapter ${description}${summary.isSoftware ? ' (software)' : ''}; Dawn robustness ${robustness ? 'on' : 'off'}; features ` +
           `[${requiredFeatures.join(', ') || 'none'}]; subgroup size ${summary.subgroupMinSize}-${summary.subgroupMaxSize}; ` +
           `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}\n`,
       );

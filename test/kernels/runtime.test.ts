@@ -83,6 +83,34 @@ describe('Gpu runtime', () => {
     g.release(out);
   });
 
+  it("on lavapipe Dawn's robustness is off, and the driver still keeps stores and loads inside their bindings", async (ctx) => {
+    const g = gpu();
+    if (!/llvmpipe/i.test(g.adapter.description)) ctx.skip();
+    expect(g.adapter.robustness).toBe(false);
+    // A 16-byte binding in the middle of a buffer of 3s: each of 8 lanes loads and stores at a
+    // lane-varying index, and stores far past the binding. Only lane 0's index is inside it.
+    const pipeline = g.pipeline(
+      'out-of-range-probe',
+      `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+       @group(0) @binding(1) var<storage, read_write> loaded: array<f32>;
+       @compute @workgroup_size(8) fn main(@builtin(local_invocation_index) i: u32) {
+         loaded[i] = x[i * 4u + 1u];
+         x[i * 4u + 1u] = 7.0;
+         x[1000u + i] = 9.0;
+       }`,
+    );
+    const big = uploadF32(g, new Float32Array(2048).fill(3));
+    const loaded = uploadF32(g, new Float32Array(8).fill(-1));
+    g.dispatch({ kernel: 'out-of-range-probe', pipeline, bindings: [{ buffer: big, offset: 256, size: 16 }, loaded], workgroups: [1] });
+    const after = await g.readF32(big, 0, 2048);
+    const changed = [...after.keys()].filter((i) => after[i] !== 3);
+    expect(changed).toEqual([64 + 1]);
+    expect(after[65]).toBe(7);
+    expect([...(await g.readF32(loaded, 0, 8))]).toEqual([3, 0, 0, 0, 0, 0, 0, 0]);
+    g.release(big);
+    g.release(loaded);
+  });
+
   it('reuses released buffers of the same size class', () => {
     const g = gpu();
     const a = g.alloc(1000);
