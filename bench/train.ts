@@ -5,11 +5,14 @@
  * (2 threads): about 31 tok/s at T=256 and 39 at T=512, 8.2 GB peak; kiln's goal is at least half
  * that speed and no more memory.
  *
- *   node dist/bench/train.js [--seq 256,512] [--steps 3] [--config small]
+ *   node dist/bench/train.js [--seq 256,512] [--steps 3] [--config small] [--profile]
  *
  * `--config small` runs a 4-layer, 256-wide model instead, for a quick check of the harness.
+ * `--profile` runs one more step per T with every dispatch timed on the GPU's clock
+ * (Gpu.startProfiling) and prints where that step's time went, by kind of kernel.
  */
 import { Gpu } from '../src/kernels/device.js';
+import type { KernelTime } from '../src/kernels/profiler.js';
 import { optConfig, type OptConfig } from '../src/model/config.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { AdamW } from '../src/train/adamw.js';
@@ -53,16 +56,14 @@ interface Row {
   rssPeakBytes: number;
 }
 
-async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipper: GradClipper, T: number, steps: number): Promise<Row> {
+async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipper: GradClipper, T: number, steps: number, profile: boolean): Promise<Row> {
   const V = model.config.vocabSize;
   let x = 12345;
   const ids = Int32Array.from({ length: T }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % (V - 4) + 4);
   const shape = [1, T] as const;
   const times: number[] = [];
   let loss = NaN;
-  // One warm-up step compiles the pipelines and fills the buffer pool; it is not timed.
-  for (let s = 0; s <= steps; s++) {
-    const t0 = performance.now();
+  const step = async (s: number) => {
     optimizer.zeroGrad();
     const out = model.forward({ inputIds: { data: ids, shape }, labels: { data: ids, shape }, dropoutSeed: s });
     out.loss!.backward();
@@ -70,17 +71,42 @@ async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipp
     optimizer.step({ lr: 5e-5, gradScale: clipper.coefficient });
     loss = await out.loss!.item();
     out.loss!.release();
+  };
+  // One warm-up step compiles the pipelines and fills the buffer pool; it is not timed.
+  for (let s = 0; s <= steps; s++) {
+    const t0 = performance.now();
+    await step(s);
     if (s > 0) times.push((performance.now() - t0) / 1000);
     process.stderr.write(`  T=${T} step ${s}${s === 0 ? ' (warm-up)' : ''}: ${((performance.now() - t0) / 1000).toFixed(2)} s, loss ${loss.toFixed(4)}\n`);
   }
+  if (profile) {
+    const t0 = performance.now();
+    gpu.startProfiling();
+    await step(steps + 1);
+    const kernels = await gpu.stopProfiling();
+    process.stdout.write(profileTable(T, kernels, performance.now() - t0));
+  }
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   return { T, stepSeconds: times, tokensPerSecond: T / mean, loss, gpuPeakBytes: gpu.pool.stats().peakBytes, rssPeakBytes: peakRssBytes() };
+}
+
+/** Where one profiled step's GPU time went: the kinds of kernel, slowest first, the tail summed. */
+function profileTable(T: number, kernels: KernelTime[], wallMs: number): string {
+  const total = kernels.reduce((s, k) => s + k.ms, 0);
+  const shown = kernels.slice(0, 24);
+  const rest = kernels.slice(24);
+  const line = (name: string, calls: number, ms: number) => `| ${name} | ${calls} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)}% |`;
+  const lines = ['', `Profiled step at T=${T}: ${total.toFixed(0)} ms of kernels on the GPU's clock, ${wallMs.toFixed(0)} ms wall.`, '', '| kernel | calls | ms | share |', '|---|---|---|---|'];
+  for (const k of shown) lines.push(line(k.kernel, k.calls, k.ms));
+  if (rest.length > 0) lines.push(line(`${rest.length} more kinds`, rest.reduce((s, k) => s + k.calls, 0), rest.reduce((s, k) => s + k.ms, 0)));
+  return `${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
   const seqs = arg('seq', '256,512').split(',').map(Number);
   const steps = Number(arg('steps', '3'));
   const small = arg('config', '350m') === 'small';
+  const profile = process.argv.includes('--profile');
   const config = optConfig(small ? SMALL : OPT_350M);
   const gpu = await Gpu.create();
   try {
@@ -92,7 +118,7 @@ async function main(): Promise<void> {
     const clipper = new GradClipper(gpu, params.map(([, p]) => p), 1.0);
     process.stderr.write(`model: ${small ? 'small' : 'OPT-350m shape'}, ${(model.numParameters() / 1e6).toFixed(1)}M parameters, random weights\n`);
     const rows: Row[] = [];
-    for (const T of seqs) rows.push(await benchOne(gpu, model, optimizer, clipper, T, steps));
+    for (const T of seqs) rows.push(await benchOne(gpu, model, optimizer, clipper, T, steps, profile));
 
     const gib = (b: number) => (b / 2 ** 30).toFixed(2);
     const lines = [

@@ -1,4 +1,5 @@
 import type { GpuLimits } from './device.js';
+import type { KernelProfiler } from './profiler.js';
 
 /** A slice of a buffer to bind; without offset/size the whole buffer is bound. */
 export interface Binding {
@@ -41,6 +42,8 @@ export class CommandBatch {
   private arenaUsed = 0;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private pendingErrors: Promise<string | null>[] = [];
+  /** When set, every dispatch is timed (Gpu.startProfiling). */
+  profiler: KernelProfiler | null = null;
   private uncaptured: string | null = null;
   constructor(
     private readonly device: GPUDevice,
@@ -90,15 +93,21 @@ export class CommandBatch {
       });
       this.arenaUsed += UNIFORM_SLOT;
     }
+    if (this.profiler?.full) this.submit();
     let layout = this.layouts.get(d.pipeline);
     if (!layout) this.layouts.set(d.pipeline, (layout = d.pipeline.getBindGroupLayout(0)));
     this.begin();
     this.kernels.push(d.kernel);
     const group = this.device.createBindGroup({ layout, entries, label: d.kernel });
+    if (this.profiler) {
+      this.endPass();
+      this.pass = this.encoder!.beginComputePass(this.profiler.passFor(d.kernel));
+    }
     this.pass ??= this.encoder!.beginComputePass();
     this.pass.setPipeline(d.pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
@@ -111,6 +120,7 @@ export class CommandBatch {
   submit(): void {
     if (!this.encoder) return;
     this.endPass();
+    this.profiler?.endBatch(this.encoder);
     if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { BufferPool } from './buffers.js';
 import { PipelineCache } from './pipelines.js';
+import { KernelProfiler, type KernelTime } from './profiler.js';
 import { CommandBatch, type Dispatch } from './commands.js';
 import { waitForDawn } from './waiting.js';
 
@@ -311,10 +312,37 @@ export class Gpu {
     this.check();
   }
 
+  /**
+   * Times every dispatch from here on, on the GPU's clock, until stopProfiling. Needs the
+   * timestamp-query feature. Each dispatch then runs in a compute pass of its own.
+   */
+  startProfiling(): void {
+    this.check();
+    if (!this.features.timestampQuery) throw new Error(`kiln: profiling needs the timestamp-query feature, which ${this.adapter.description} lacks`);
+    if (this.batch.profiler) throw new Error('kiln: profiling has already started');
+    this.batch.submit();
+    this.batch.profiler = new KernelProfiler(this.device);
+  }
+
+  /** Waits for the profiled work and returns the GPU time per kind of kernel, slowest first. */
+  async stopProfiling(): Promise<KernelTime[]> {
+    const profiler = this.batch.profiler;
+    if (!profiler) throw new Error('kiln: stopProfiling without startProfiling');
+    try {
+      await this.sync();
+      return await profiler.collect((buffer) => waitForDawn(this.adapter.isSoftware, () => buffer.mapAsync(GPUMapMode.READ)));
+    } finally {
+      this.batch.profiler = null;
+      profiler.destroy();
+    }
+  }
+
   /** Destroys the device (and its buffers) so the process can exit. Idempotent. */
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.batch.profiler?.destroy();
+    this.batch.profiler = null;
     this.batch.discard();
     this.pool.destroyAll();
     this.pipelines.clear();
