@@ -152,21 +152,25 @@ export class Gpu {
     if (backend) flags.push(`backend=${backend}`);
     if (adapterName) flags.push(`adapter=${adapterName}`);
     const request = { powerPreference: opts.powerPreference ?? 'high-performance' } as const;
-    let adapter = await dawnInstance(flags).requestAdapter(request);
+    const robustnessWanted = opts.robustness ?? (process.env.KILN_ROBUSTNESS ? envFlag('KILN_ROBUSTNESS') : undefined);
+    // Dawn takes toggles per instance, so a device without robustness comes from an instance of its
+    // own. That one is asked first unless robustness was asked for: on lavapipe, the usual case,
+    // one instance is made, not two (each prints Dawn's warnings about lavapipe's limits).
+    let adapter: GPUAdapter | null = null;
+    let robustness = true;
+    if (robustnessWanted !== true) {
+      adapter = await dawnInstance([...flags, NO_ROBUSTNESS]).requestAdapter(request);
+      // Unless told otherwise, only a driver that checks bounds itself goes without.
+      if (adapter && robustnessWanted === undefined && !DRIVER_CHECKS_BOUNDS.test(adapter.info.description)) adapter = null;
+      robustness = adapter === null;
+    }
+    adapter ??= await dawnInstance(flags).requestAdapter(request);
     if (!adapter) {
       throw new Error(
         'kiln: no WebGPU adapter found. Install a Vulkan/Metal/D3D12 GPU driver, or on Debian run ' +
           '`sudo scripts/setup-cpu-vulkan.sh` for the CPU driver (lavapipe).' +
           (adapterName ? ` (KILN_ADAPTER=${adapterName} matched none)` : ''),
       );
-    }
-    const robustnessEnv = process.env.KILN_ROBUSTNESS ? envFlag('KILN_ROBUSTNESS') : undefined;
-    let robustness = opts.robustness ?? robustnessEnv ?? !DRIVER_CHECKS_BOUNDS.test(adapter.info.description);
-    if (!robustness) {
-      // Dawn takes toggles per instance, so the unchecked device comes from an instance of its own.
-      const unchecked = await dawnInstance([...flags, NO_ROBUSTNESS]).requestAdapter(request);
-      if (unchecked && unchecked.info.description === adapter.info.description) adapter = unchecked;
-      else robustness = true;
     }
     const info = adapter.info;
     const description = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.trim();

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BufferPool } from '../../src/kernels/buffers.js';
+import { Gpu } from '../../src/kernels/device.js';
 import { add } from '../../src/kernels/elementwise.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { repoRoot } from '../helpers/shared.js';
@@ -87,28 +88,17 @@ describe('Gpu runtime', () => {
     const g = gpu();
     if (!/llvmpipe/i.test(g.adapter.description)) ctx.skip();
     expect(g.adapter.robustness).toBe(false);
-    // A 16-byte binding in the middle of a buffer of 3s: each of 8 lanes loads and stores at a
-    // lane-varying index, and stores far past the binding. Only lane 0's index is inside it.
-    const pipeline = g.pipeline(
-      'out-of-range-probe',
-      `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
-       @group(0) @binding(1) var<storage, read_write> loaded: array<f32>;
-       @compute @workgroup_size(8) fn main(@builtin(local_invocation_index) i: u32) {
-         loaded[i] = x[i * 4u + 1u];
-         x[i * 4u + 1u] = 7.0;
-         x[1000u + i] = 9.0;
-       }`,
-    );
-    const big = uploadF32(g, new Float32Array(2048).fill(3));
-    const loaded = uploadF32(g, new Float32Array(8).fill(-1));
-    g.dispatch({ kernel: 'out-of-range-probe', pipeline, bindings: [{ buffer: big, offset: 256, size: 16 }, loaded], workgroups: [1] });
-    const after = await g.readF32(big, 0, 2048);
-    const changed = [...after.keys()].filter((i) => after[i] !== 3);
-    expect(changed).toEqual([64 + 1]);
-    expect(after[65]).toBe(7);
-    expect([...(await g.readF32(loaded, 0, 8))]).toEqual([3, 0, 0, 0, 0, 0, 0, 0]);
-    g.release(big);
-    g.release(loaded);
+    const robust = await Gpu.create({ robustness: true });
+    try {
+      expect(robust.adapter.robustness).toBe(true);
+      for (const device of [g, robust]) {
+        const { changed, loaded } = await outOfRangeProbe(device);
+        expect(changed, `robustness ${device.adapter.robustness}`).toEqual([[65, 7]]);
+        expect(loaded, `robustness ${device.adapter.robustness}`).toEqual([3, 0, 0, 0, 0, 0, 0, 0]);
+      }
+    } finally {
+      robust.destroy();
+    }
   });
 
   it('reuses released buffers of the same size class', () => {
@@ -136,3 +126,29 @@ describe('Gpu runtime', () => {
     expect(g.pipeline('noop', src)).toBe(g.pipeline('noop', src));
   });
 });
+
+/**
+ * A 16-byte binding in the middle of a buffer of 3s: each of 8 lanes loads and stores at a
+ * lane-varying index, and stores far past the binding; only lane 0's index is inside it. Returns
+ * the buffer's changed elements and what the lanes loaded.
+ */
+async function outOfRangeProbe(g: Gpu): Promise<{ changed: [number, number][]; loaded: number[] }> {
+  const pipeline = g.pipeline(
+    'out-of-range-probe',
+    `@group(0) @binding(0) var<storage, read_write> x: array<f32>;
+     @group(0) @binding(1) var<storage, read_write> loaded: array<f32>;
+     @compute @workgroup_size(8) fn main(@builtin(local_invocation_index) i: u32) {
+       loaded[i] = x[i * 4u + 1u];
+       x[i * 4u + 1u] = 7.0;
+       x[1000u + i] = 9.0;
+     }`,
+  );
+  const big = uploadF32(g, new Float32Array(2048).fill(3));
+  const loaded = uploadF32(g, new Float32Array(8).fill(-1));
+  g.dispatch({ kernel: 'out-of-range-probe', pipeline, bindings: [{ buffer: big, offset: 256, size: 16 }, loaded], workgroups: [1] });
+  const after = await g.readF32(big, 0, 2048);
+  const result = { changed: [...after.keys()].filter((i) => after[i] !== 3).map((i): [number, number] => [i, after[i]]), loaded: [...(await g.readF32(loaded, 0, 8))] };
+  g.release(big);
+  g.release(loaded);
+  return result;
+}
