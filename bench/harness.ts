@@ -1,4 +1,5 @@
 import type { Gpu } from '../src/kernels/device.js';
+import type { KernelTime } from '../src/kernels/profiler.js';
 import { waitForDawn } from '../src/kernels/waiting.js';
 
 /**
@@ -145,4 +146,19 @@ export function relativeError(got: ArrayLike<number>, want: ArrayLike<number>): 
     err = Math.max(err, Math.abs(got[i] - want[i]));
   }
   return err / Math.max(scale, 1e-30);
+}
+
+/**
+ * Where a profiled stretch of work spent its GPU time (Gpu.stopProfiling): a markdown table of the
+ * kinds of kernel, slowest first, the tail summed into one row.
+ */
+export function formatProfile(title: string, kernels: KernelTime[], wallMs: number): string {
+  const total = kernels.reduce((s, k) => s + k.ms, 0);
+  const shown = kernels.slice(0, 24);
+  const rest = kernels.slice(24);
+  const line = (name: string, calls: number, ms: number) => `| ${name} | ${calls} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)}% |`;
+  const lines = ['', `${title}: ${total.toFixed(0)} ms of kernels on the GPU's clock, ${wallMs.toFixed(0)} ms wall.`, '', '| kernel | calls | ms | share |', '|---|---|---|---|'];
+  for (const k of shown) lines.push(line(k.kernel, k.calls, k.ms));
+  if (rest.length > 0) lines.push(line(`${rest.length} more kinds`, rest.reduce((s, k) => s + k.calls, 0), rest.reduce((s, k) => s + k.ms, 0)));
+  return `${lines.join('\n')}\n`;
 }

@@ -4,7 +4,8 @@
  * last position's logits on the host), decode tokens/s after a 128-token prompt (one token per
  * step, each step's [1, V] logits read back and argmaxed on the host), and peak memory.
  * Reference: PyTorch on 2 CPU threads does ~100 tok/s prefill and ~3 tok/s decode; the goal on
- * lavapipe is >= 50 and >= 10.
+ * lavapipe is >= 50 and >= 10. With `--profile`, one more prefill and up to 8 decode steps run with every
+ * dispatch timed on the GPU's clock (Gpu.startProfiling), and the time per kind of kernel is printed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,7 @@ import { chooseToken } from '../src/model/generate.js';
 import { KVCache } from '../src/model/kvCache.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { SeededRandom } from '../src/model/random.js';
+import { formatProfile } from './harness.js';
 
 const PREFILL_T = Number(process.env.KILN_BENCH_PREFILL ?? 512);
 const DECODE_PROMPT = 128;
@@ -48,6 +50,20 @@ async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<
   return { seconds, cache, token: chooseToken(host, { maxNewTokens: 1 }, new SeededRandom(0)) };
 }
 
+/** `steps` greedy decoding steps after `past` cached tokens, each step's logits read back; seconds taken. */
+async function decode(model: OPTForCausalLM, cache: KVCache, past: number, first: number, steps: number): Promise<number> {
+  const mask = new Int32Array(past + steps).fill(1);
+  let token = first;
+  const start = performance.now();
+  for (let s = 0; s < steps; s++) {
+    const logits = model.lastPositionLogits(Int32Array.of(token), mask.subarray(0, past + s + 1), 1, 1, cache);
+    const host = await logits.toArray();
+    logits.release();
+    token = chooseToken(host, { maxNewTokens: 1 }, new SeededRandom(0));
+  }
+  return (performance.now() - start) / 1000;
+}
+
 async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const t0 = performance.now();
@@ -63,19 +79,22 @@ async function main(): Promise<void> {
   const prefillTokensPerSecond = PREFILL_T / p.seconds;
 
   const d = await prefill(model, DECODE_PROMPT, 2);
-  const mask = new Int32Array(DECODE_PROMPT + DECODE_STEPS).fill(1);
-  let token = d.token;
-  const start = performance.now();
-  for (let s = 0; s < DECODE_STEPS; s++) {
-    const Tk = DECODE_PROMPT + s + 1;
-    const logits = model.lastPositionLogits(Int32Array.of(token), mask.subarray(0, Tk), 1, 1, d.cache);
-    const host = await logits.toArray();
-    logits.release();
-    token = chooseToken(host, { maxNewTokens: 1 }, new SeededRandom(0));
-  }
-  const decodeSeconds = (performance.now() - start) / 1000;
+  const decodeSeconds = await decode(model, d.cache, DECODE_PROMPT, d.token, DECODE_STEPS);
   d.cache.release();
   const decodeTokensPerSecond = DECODE_STEPS / decodeSeconds;
+
+  if (process.argv.includes('--profile')) {
+    gpu.startProfiling();
+    const pp = await prefill(model, PREFILL_T, 3);
+    console.log(formatProfile(`Profiled prefill of ${PREFILL_T} tokens`, await gpu.stopProfiling(), pp.seconds * 1000));
+    pp.cache.release();
+    const pd = await prefill(model, DECODE_PROMPT, 4);
+    gpu.startProfiling();
+    const steps = Math.min(8, DECODE_STEPS);
+    const seconds = await decode(model, pd.cache, DECODE_PROMPT, pd.token, steps);
+    console.log(formatProfile(`Profiled ${steps} decode steps after ${DECODE_PROMPT} tokens`, await gpu.stopProfiling(), seconds * 1000));
+    pd.cache.release();
+  }
 
   const pool = gpu.pool.stats();
   const results = {

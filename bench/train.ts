@@ -12,7 +12,7 @@
  * (Gpu.startProfiling) and prints where that step's time went, by kind of kernel.
  */
 import { Gpu } from '../src/kernels/device.js';
-import type { KernelTime } from '../src/kernels/profiler.js';
+import { formatProfile } from './harness.js';
 import { optConfig, type OptConfig } from '../src/model/config.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { AdamW } from '../src/train/adamw.js';
@@ -84,22 +84,10 @@ async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipp
     gpu.startProfiling();
     await step(steps + 1);
     const kernels = await gpu.stopProfiling();
-    process.stdout.write(profileTable(T, kernels, performance.now() - t0));
+    process.stdout.write(formatProfile(`Profiled step at T=${T}`, kernels, performance.now() - t0));
   }
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   return { T, stepSeconds: times, tokensPerSecond: T / mean, loss, gpuPeakBytes: gpu.pool.stats().peakBytes, rssPeakBytes: peakRssBytes() };
-}
-
-/** Where one profiled step's GPU time went: the kinds of kernel, slowest first, the tail summed. */
-function profileTable(T: number, kernels: KernelTime[], wallMs: number): string {
-  const total = kernels.reduce((s, k) => s + k.ms, 0);
-  const shown = kernels.slice(0, 24);
-  const rest = kernels.slice(24);
-  const line = (name: string, calls: number, ms: number) => `| ${name} | ${calls} | ${ms.toFixed(1)} | ${((100 * ms) / total).toFixed(1)}% |`;
-  const lines = ['', `Profiled step at T=${T}: ${total.toFixed(0)} ms of kernels on the GPU's clock, ${wallMs.toFixed(0)} ms wall.`, '', '| kernel | calls | ms | share |', '|---|---|---|---|'];
-  for (const k of shown) lines.push(line(k.kernel, k.calls, k.ms));
-  if (rest.length > 0) lines.push(line(`${rest.length} more kinds`, rest.reduce((s, k) => s + k.calls, 0), rest.reduce((s, k) => s + k.ms, 0)));
-  return `${lines.join('\n')}\n`;
 }
 
 async function main(): Promise<void> {
