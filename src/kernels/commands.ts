@@ -117,6 +117,13 @@ export class CommandBatch {
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  clear(buffer: GPUBuffer, offset: number, bytes: number): void {
+    this.begin();
+    this.endPass();
+    this.kernels.push(`clear(${bytes} bytes)`);
+    this.encoder!.clearBuffer(buffer, offset, bytes);
+  }
+
   submit(): void {
     if (!this.encoder) return;
     this.endPass();

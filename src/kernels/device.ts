@@ -240,6 +240,12 @@ export class Gpu {
     this.batch.copy(src, srcOffset, dst, dstOffset, bytes);
   }
 
+  /** Records zeroing `bytes` bytes of a buffer (multiples of 4) in order with the dispatches around it. */
+  clear(buffer: GPUBuffer, byteOffset: number, bytes: number): void {
+    this.check();
+    this.batch.clear(buffer, byteOffset, bytes);
+  }
+
   /** A pooled storage buffer of at least `bytes` (contents undefined). Return it with `release`. */
   alloc(bytes: number, label = 'tensor'): GPUBuffer {
     this.check();

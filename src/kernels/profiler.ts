@@ -15,7 +15,8 @@ const QUERIES = 4096;
  * own whose start and end write timestamps. The query set is reused batch after batch (the queue
  * runs a batch's resolve before the next batch's writes); each batch resolves into buffers of its
  * own, read when the profile is collected. Passes and timestamps add a little work per dispatch,
- * so the sum runs slightly above an unprofiled run.
+ * so the sum runs slightly above an unprofiled run. Copies and clears (Gpu.copy, Gpu.clear) run
+ * outside compute passes and are not timed.
  */
 export class KernelProfiler {
   private readonly querySet: GPUQuerySet;
