@@ -133,29 +133,37 @@ export const gradients: GradientTable = {
     dropoutBackward(tape.gpu, { dY: dY.buffer, dX: dX.tensor.buffer, n: dY.size, p, seed, offset, accumulate: dX.accumulate });
   },
 
-  // loss = Σ_rows CE(h·tableᵀ, target) / denominator. The logits are recomputed chunk by chunk
-  // (never materialised whole): dLogits = (softmax - onehot)/denominator, then dH = dLogits·table
-  // and dTable += dLogitsᵀ·h. The tied LM head thus adds into embed_tokens' gradient.
-  lmHeadCrossEntropy(tape, { h, table, targets, rows, chunkRows, denominator }, dY) {
+  // loss = Σ_rows CE(source·tableᵀ, target) / denominator. The logits are recomputed chunk by chunk
+  // (never materialised whole): dLogits = (softmax - onehot)/denominator, then dSource =
+  // dLogits·table and dTable += dLogitsᵀ·source. The tied LM head thus adds into embed_tokens'
+  // gradient. When the source is h's rows with a target, their gradients are added into a zeroed
+  // dH (the other rows' gradient is 0).
+  lmHeadCrossEntropy(tape, { h, table, source, kept, targets, rows, chunkRows, denominator }, dY) {
     if (!tape.isSeed(dY)) {
       throw new Error('kiln: the cross-entropy loss must be the root of backward() (its gradient scale is set on the host)');
     }
     const gpu = tape.gpu;
     const [V, E] = table.shape as [number, number];
-    const dH = tape.gradTarget(h);
+    const dH = tape.gradTarget(h, kept !== null);
     const dTable = tape.gradTarget(table, true);
+    const dSource = dH && kept ? gpu.alloc(rows * E * 4, 'lm-head-rows-grad') : null;
     const logits = gpu.alloc(Math.min(chunkRows, rows) * V * 4, 'logits-chunk');
     const loss = gpu.alloc(Math.min(chunkRows, rows) * 4, 'loss-rows');
     for (let r0 = 0; r0 < rows; r0 += chunkRows) {
       const n = Math.min(chunkRows, rows - r0);
-      matmul(gpu, { a: h.buffer, b: table.buffer, c: logits, M: n, N: V, K: E, layout: 'nt', offsetA: r0 * E });
+      matmul(gpu, { a: source.buffer, b: table.buffer, c: logits, M: n, N: V, K: E, layout: 'nt', offsetA: r0 * E });
       crossEntropy(gpu, { logits, targets: targets.buffer, loss, rows: n, V, targetOffset: r0, dScale: 1 / denominator });
       if (dH) {
-        matmul(gpu, { a: logits, b: table.buffer, c: dH.tensor.buffer, M: n, N: E, K: V, layout: 'nn', offsetC: r0 * E, accumulate: dH.accumulate });
+        const c = dSource ?? dH.tensor.buffer;
+        matmul(gpu, { a: logits, b: table.buffer, c, M: n, N: E, K: V, layout: 'nn', offsetC: r0 * E, accumulate: !dSource && dH.accumulate });
       }
       if (dTable) {
-        matmul(gpu, { a: logits, b: h.buffer, c: dTable.tensor.buffer, M: V, N: E, K: n, layout: 'tn', offsetB: r0 * E, accumulate: true });
+        matmul(gpu, { a: logits, b: source.buffer, c: dTable.tensor.buffer, M: V, N: E, K: n, layout: 'tn', offsetB: r0 * E, accumulate: true });
       }
+    }
+    if (dH && dSource && kept) {
+      embeddingBackward(gpu, { hostIds: kept, dOut: dSource, dTable: dH.tensor.buffer, N: rows, D: E });
+      gpu.release(dSource);
     }
     gpu.release(logits);
     gpu.release(loss);

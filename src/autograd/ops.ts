@@ -160,9 +160,29 @@ export function lmHeadChunkRows(gpu: Gpu, V: number): number {
 }
 
 /**
+ * The rows of `targets` that have a target (0 <= t < V), or null when that is (nearly) every row.
+ * SFT masks most positions (prompts, tool responses, padding: the demo's batches train 14-23% of
+ * their tokens), and an ignored row's logits change neither the loss nor any gradient. The list is
+ * padded to a multiple of 4 with an ignored row, which keeps the head's matmuls on their vec4
+ * kernels and transposes (a row count that is not a multiple of 4 takes the scalar ones).
+ */
+function targetRows(targets: Int32Array, V: number): Int32Array | null {
+  const has = (t: number) => t >= 0 && t < V;
+  const rows: number[] = [];
+  targets.forEach((t, i) => {
+    if (has(t)) rows.push(i);
+  });
+  const ignored = targets.findIndex((t) => !has(t));
+  if (rows.length === 0 || ignored < 0) return null;
+  while (rows.length % 4 !== 0) rows.push(ignored);
+  return rows.length < targets.length ? Int32Array.from(rows) : null;
+}
+
+/**
  * The tied LM head and the loss in one op: loss = Σ_rows CE(h·tableᵀ, targets) / denominator,
  * with targets -100 ignored. The logits exist one chunk at a time; when `logits` ([rows, V]) is
- * given, each chunk is also copied there for the caller.
+ * given, each chunk is also copied there for the caller. Otherwise only the rows with a target go
+ * through the head, gathered into a compact copy of h: the same sums without the ignored rows' zeros.
  */
 export function lmHeadCrossEntropy(
   ctx: OpContext,
@@ -174,18 +194,26 @@ export function lmHeadCrossEntropy(
 ): Tensor {
   const gpu = ctx.gpu;
   const [V, E] = table.shape as [number, number];
-  const rows = h.size / E;
-  if (targets.length !== rows) throw new Error(`kiln: ${targets.length} targets for ${rows} rows`);
+  if (targets.length !== h.size / E) throw new Error(`kiln: ${targets.length} targets for ${h.size / E} rows`);
+  const kept = logits ? null : targetRows(targets, V);
+  let source = h;
+  if (kept) {
+    source = Tensor.empty(gpu, [kept.length, E], 'lm-head-rows');
+    const ids = gpu.upload(kept, 'lm-head-row-ids');
+    embeddingForward(gpu, { ids, table: h.buffer, out: source.buffer, N: kept.length, D: E });
+    gpu.release(ids);
+  }
+  const rows = kept ? kept.length : targets.length;
   const chunkRows = lmHeadChunkRows(gpu, V);
   const chunks = Math.ceil(rows / chunkRows);
-  const targetsT = Tensor.fromArray(gpu, targets, [rows], 'targets');
+  const targetsT = Tensor.fromArray(gpu, kept ? kept.map((i) => targets[i]) : targets, [rows], 'targets');
   const chunk = gpu.alloc(Math.min(chunkRows, rows) * V * 4, 'logits-chunk');
   const lossRows = gpu.alloc(Math.min(chunkRows, rows) * 4, 'loss-rows');
   const partial = gpu.alloc(chunks * 4, 'loss-partial');
   for (let c = 0; c < chunks; c++) {
     const r0 = c * chunkRows;
     const n = Math.min(chunkRows, rows - r0);
-    matmul(gpu, { a: h.buffer, b: table.buffer, c: chunk, M: n, N: V, K: E, layout: 'nt', offsetA: r0 * E });
+    matmul(gpu, { a: source.buffer, b: table.buffer, c: chunk, M: n, N: V, K: E, layout: 'nt', offsetA: r0 * E });
     if (logits) gpu.copy(chunk, 0, logits.buffer, r0 * V * 4, n * V * 4);
     crossEntropy(gpu, { logits: chunk, targets: targetsT.buffer, loss: lossRows, rows: n, V, targetOffset: r0 });
     sum(gpu, { x: lossRows, n, out: partial, outIndex: c });
@@ -195,8 +223,9 @@ export function lmHeadCrossEntropy(
   const y = Tensor.empty(gpu, [1], 'loss');
   scale(gpu, total, y.buffer, 1, 1 / denominator);
   for (const b of [chunk, lossRows, partial, total]) gpu.release(b);
-  ctx.tape?.record({ op: 'lmHeadCrossEntropy', h, table, targets: targetsT, rows, chunkRows, denominator, y }, [h, table, targetsT]);
+  ctx.tape?.record({ op: 'lmHeadCrossEntropy', h, table, source, kept, targets: targetsT, rows, chunkRows, denominator, y }, [h, table, source, targetsT]);
   targetsT.release();
+  if (kept) source.release();
   return y;
 }
 

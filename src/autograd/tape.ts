@@ -52,6 +52,10 @@ export type OpRecord =
       op: 'lmHeadCrossEntropy';
       h: Tensor;
       table: Tensor;
+      /** The rows of h that went through the head: h itself, or the rows listed in `kept`, gathered. */
+      source: Tensor;
+      kept: Int32Array | null;
+      /** One per row of `source`. */
       targets: Tensor;
       rows: number;
       /** Rows per logits chunk, so a chunk's binding fits maxStorageBufferBindingSize. */

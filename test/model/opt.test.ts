@@ -194,6 +194,35 @@ describe('OPTForCausalLM', () => {
     model.dispose();
   });
 
+  it('the LM head over only the rows with a target gives the loss and gradients of all rows', async () => {
+    const model = await OPTForCausalLM.fromConfig(tiny, { gpu: gpu(), seed: 8 });
+    const g = gpu();
+    const grads = async () => Promise.all(model.namedParameters().map(([, p]) => p.grad.toArray()));
+    const inputIds = [[2, 5, 9, 17, 4, 33, 8, 12, 40, 3], [2, 7, 7, 21, 30, 6, 11, 19, 5, 9]];
+    // SFT-like labels: a prompt and a tool response masked, a few target tokens per row.
+    const labels = [[-100, -100, -100, -100, 4, 33, -100, -100, 40, 3], [-100, -100, 7, -100, -100, -100, -100, 19, 5, -100]];
+    const run = async (returnLogits: boolean) => {
+      model.zeroGrad();
+      const out = model.forward({ inputIds, labels, returnLogits });
+      out.loss!.backward();
+      const loss = await out.loss!.item();
+      out.loss!.release();
+      out.logits?.release();
+      return { loss, grads: await grads() };
+    };
+    // With logits asked for, every row goes through the head; without, only the 6 with a target.
+    const all = await run(true);
+    await g.sync();
+    const idle = g.pool.stats().bytesInUse;
+    const compact = await run(false);
+    expect(g.pool.stats().bytesInUse).toBe(idle);
+    expect(compact.loss).toBeCloseTo(all.loss, 5);
+    const names = model.namedParameters().map(([n]) => n);
+    compact.grads.forEach((t, i) => expectClose(t, all.grads[i]!, TOLERANCE.f32, names[i]!));
+    expect(compact.grads[names.indexOf('model.decoder.embed_tokens.weight')]!.some((x) => x !== 0)).toBe(true);
+    model.dispose();
+  });
+
   it('losses of several forwards backpropagate in any order; a released loss frees its tape', async () => {
     const model = await OPTForCausalLM.fromConfig(tiny, { gpu: gpu(), seed: 5 });
     const g = gpu();
