@@ -390,6 +390,12 @@ const gemvRows = (MT: number) => Math.max(1, 8 / MT);
 // 'nn' 512x50272x512 (its dH): 36 -> 43; but 'nn' with K 1024 or 4096 (dX): 50 -> 44-45, so only
 // a long K pays for the copy of B.
 const RELAYOUT_NN_MIN_K = 8192;
+// In 'tn' the copies pay only for a large enough C: they cost a pass over K·(M + N) elements and
+// two dispatches, the product's gain grows with M·N. Measured the same way, in place -> copied, ms
+// (Dawn robustness off): attention's dV/dK blocks 512x64x64: 0.23 -> 0.40, 640x64x32: 0.26 ->
+// 0.53, 640x640x32: 0.80 -> 1.28; a 128-wide model's dW 128x1280x128: 1.19-1.21 -> 1.36-1.72; but
+// 512x1280x128 4.46 -> 4.13 (cpu-est 41 -> 47), 128x1280x512 4.43 -> 4.18, and OPT-350m's as above.
+const RELAYOUT_TN_MIN_MN = 65536;
 
 // Generated sources by shape. Generating one costs ~0.1 ms (the subgroup kernel) or ~7 µs (gemv),
 // and every dispatch needs its source before the pipeline cache can answer; decoding records
@@ -401,11 +407,12 @@ function source(key: string, make: () => string): string {
   return code;
 }
 
-function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, K: number): MatmulVariant {
+function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, N: number, K: number): MatmulVariant {
   if (layout === 'nt' && M <= GEMV_MAX_M) return 'gemv';
   const { isSoftware, subgroupMinSize: lo, subgroupMaxSize: hi } = gpu.adapter;
   if (!(gpu.features.subgroups && isSoftware && lo === hi && lo >= 4 && SUBGROUP_TM % lo === 0)) return 'tiled';
-  return layout === 'tn' || (layout === 'nn' && K >= RELAYOUT_NN_MIN_K) ? 'subgroup-nt' : 'subgroup';
+  const copy = layout === 'tn' ? M * N >= RELAYOUT_TN_MIN_MN : layout === 'nn' && K >= RELAYOUT_NN_MIN_K;
+  return copy ? 'subgroup-nt' : 'subgroup';
 }
 
 /**
@@ -413,7 +420,7 @@ function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, K: number): M
  * buffers, then runs the subgroup kernel in 'nt'. There each lane walks its own rows of A and B
  * along K, 16 bytes per step, four steps to a cache line; in 'tn' every k step of every lane
  * lands on a new row of both operands (a stride of M or N floats), which lavapipe's per-lane
- * loads pay for (see RELAYOUT_NN_MIN_K for the measurements). A transpose is one pass over an
+ * loads pay for (see RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN for the measurements). A transpose is one pass over an
  * operand that the product then reads ⌈N/32⌉ (A) or ⌈M/32⌉ (B) times. Shapes the transpose cannot
  * take (not multiples of 4, a temporary over the binding size limit) run 'subgroup' in place.
  */
@@ -459,7 +466,7 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
   const { a, b, c, M, N, K, layout = 'nn', batch = 1, bias, relu = false, accumulate = false, alpha = 1, bDtype = 'f32' } = args;
   const { offsetA = 0, offsetB = 0, offsetC = 0, strideA = M * K, strideB = K * N, strideC = M * N } = args;
   if (M < 1 || N < 1 || K < 1 || batch < 1) throw new Error(`kiln: matmul needs M, N, K, batch >= 1 (got ${M}, ${N}, ${K}, ${batch})`);
-  const variant = args.variant ?? defaultVariant(gpu, layout, M, K);
+  const variant = args.variant ?? defaultVariant(gpu, layout, M, N, K);
   const spanB = offsetB + (batch - 1) * strideB + K * N;
   const f16 = bDtype === 'f16';
   if (f16 && variant !== 'gemv') {
