@@ -148,7 +148,9 @@ export class Gpu {
     if (backend === 'null') {
       throw new Error("kiln: Dawn's null backend runs no shaders; choose a real backend (unset KILN_BACKEND)");
     }
-    const flags: string[] = [];
+    // Dawn rounds timestamps to 65.5 µs by default (a browser's defence against timing attacks),
+    // which would give the profiler's short kernels 0 or 65.5 µs each.
+    const flags: string[] = ['disable-dawn-features=timestamp_quantization'];
     if (backend) flags.push(`backend=${backend}`);
     if (adapterName) flags.push(`adapter=${adapterName}`);
     const request = { powerPreference: opts.powerPreference ?? 'high-performance' } as const;

@@ -37,6 +37,8 @@ describe('kernel profiler', () => {
     const matmuls = times.filter((t) => t.kernel.startsWith('matmul'));
     expect(matmuls.reduce((s, t) => s + t.calls, 0)).toBe(3);
     for (const t of times) expect(t.ms).toBeGreaterThan(0);
+    // Not rounded to Dawn's default 65,536 ns quantum (2500 adds summing to whole quanta by chance: ~1e-5).
+    expect(Math.round(byKind.get('axpby')!.ms * 1e6) % 65536).not.toBe(0);
     expect(times.reduce((s, t) => s + t.ms, 0)).toBeLessThan(wall);
     // Slowest first, and the results still right while profiled.
     expect(times.map((t) => t.ms)).toEqual([...times.map((t) => t.ms)].sort((p, q) => q - p));
