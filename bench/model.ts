@@ -4,8 +4,9 @@
  * last position's logits on the host), decode tokens/s after a 128-token prompt (one token per
  * step, each step's [1, V] logits read back and argmaxed on the host), and peak memory.
  * Reference: PyTorch on 2 CPU threads does ~100 tok/s prefill and ~3 tok/s decode; the goal on
- * lavapipe is >= 50 and >= 10. With `--profile`, one more prefill and up to 8 decode steps run with every
- * dispatch timed on the GPU's clock (Gpu.startProfiling), and the time per kind of kernel is printed.
+ * lavapipe is >= 50 and >= 10. With `--profile`, one more prefill and up to 8 decode steps run
+ * with every dispatch timed on the GPU's clock (Gpu.startProfiling), and the time per kind of
+ * kernel is printed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

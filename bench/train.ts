@@ -12,11 +12,11 @@
  * (Gpu.startProfiling) and prints where that step's time went, by kind of kernel.
  */
 import { Gpu } from '../src/kernels/device.js';
-import { formatProfile } from './harness.js';
 import { optConfig, type OptConfig } from '../src/model/config.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { AdamW } from '../src/train/adamw.js';
 import { GradClipper } from '../src/train/clip.js';
+import { formatProfile } from './harness.js';
 
 const PYTORCH: Record<number, { tokensPerSecond: number; peakGB: number }> = {
   256: { tokensPerSecond: 31, peakGB: 8.2 },

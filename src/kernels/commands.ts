@@ -99,11 +99,8 @@ export class CommandBatch {
     this.begin();
     this.kernels.push(d.kernel);
     const group = this.device.createBindGroup({ layout, entries, label: d.kernel });
-    if (this.profiler) {
-      this.endPass();
-      this.pass = this.encoder!.beginComputePass(this.profiler.passFor(d.kernel));
-    }
-    this.pass ??= this.encoder!.beginComputePass();
+    // Profiled, every dispatch has a pass of its own (ended below), so none is open here.
+    this.pass ??= this.encoder!.beginComputePass(this.profiler?.passFor(d.kernel));
     this.pass.setPipeline(d.pipeline);
     this.pass.setBindGroup(0, group);
     this.pass.dispatchWorkgroups(x, y, z);

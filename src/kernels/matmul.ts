@@ -420,9 +420,10 @@ function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, N: number, K:
  * buffers, then runs the subgroup kernel in 'nt'. There each lane walks its own rows of A and B
  * along K, 16 bytes per step, four steps to a cache line; in 'tn' every k step of every lane
  * lands on a new row of both operands (a stride of M or N floats), which lavapipe's per-lane
- * loads pay for (see RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN for the measurements). A transpose is one pass over an
- * operand that the product then reads ⌈N/32⌉ (A) or ⌈M/32⌉ (B) times. Shapes the transpose cannot
- * take (not multiples of 4, a temporary over the binding size limit) run 'subgroup' in place.
+ * loads pay for (see RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN for the measurements). A transpose
+ * is one pass over an operand that the product then reads ⌈N/32⌉ (A) or ⌈M/32⌉ (B) times. Shapes
+ * the transpose cannot take (not multiples of 4, a temporary over the binding size limit) run
+ * 'subgroup' in place.
  */
 function relayoutToNt(gpu: Gpu, args: MatmulArgs): void {
   const { a, b, M, N, K, layout = 'nn', batch = 1 } = args;
