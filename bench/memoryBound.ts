@@ -1,5 +1,5 @@
 import type { Gpu } from '../src/kernels/device.js';
-import { add, dropout, dropoutBackward, reluBackward } from '../src/kernels/elementwise.js';
+import { add, dropout, dropoutBackward, reluBackward, scale } from '../src/kernels/elementwise.js';
 import { embeddingBackward, embeddingForward } from '../src/kernels/embedding.js';
 import { biasGrad } from '../src/kernels/matmul.js';
 import { sumOfSquares } from '../src/kernels/reductions.js';
@@ -9,7 +9,8 @@ import { embeddingBackwardReference, embeddingForwardReference } from '../test/r
 import { benchKernel, gpuTarget, relativeError, type BenchRow } from './harness.js';
 
 // The small memory-bound kernels of a training step at OPT-350m shapes, T = 512 tokens: the
-// residual add (d_model 1024), ReLU backward (the 4096-wide FFN), dropout forward and backward,
+// residual add (d_model 1024), a scale of the same size (the plainest read-and-write shader, what
+// the others can be held to), ReLU backward (the 4096-wide FFN), dropout forward and backward,
 // the token embedding (OPT-350m embeds in 512 and projects to 1024) forward and backward, and the
 // global gradient norm over all 331M parameters as the clipper sees them (one tensor each).
 // Bytes are what each kernel must minimally read and write.
@@ -35,6 +36,8 @@ async function validate(gpu: Gpu): Promise<void> {
   const [bx, by, out] = [gpu.upload(x), gpu.upload(y), gpu.alloc(n * 4)];
   add(gpu, bx, by, out, n);
   fail('add', relativeError(await gpu.readF32(out, 0, n), Array.from(x, (v, i) => v + y[i])));
+  scale(gpu, bx, out, n, 1.5);
+  fail('scale', relativeError(await gpu.readF32(out, 0, n), Array.from(x, (v) => 1.5 * v)));
   reluBackward(gpu, { y: bx, dY: by, dX: out, n });
   fail('reluBackward', relativeError(await gpu.readF32(out, 0, n), Array.from(x, (v, i) => (v > 0 ? y[i] : 0))));
   dropout(gpu, { x: bx, out, n, p: 0.1, seed: 7, offset: 3 });
@@ -84,6 +87,7 @@ export async function memoryBoundBench(gpu: Gpu, log: (line: string) => void): P
   const nRes = T * D;
   const [x, y, out] = [data(nRes, 1), data(nRes, 2), data(nRes, 3)];
   await time('add (residual)', `n=${T}x${D}`, 12 * nRes, 50, () => add(gpu, x, y, out, nRes));
+  await time('scale (a WGSL copy)', `n=${T}x${D}`, 8 * nRes, 50, () => scale(gpu, x, out, nRes, 1.5));
   await time('dropout', `n=${T}x${D} p=0.1`, 8 * nRes, 50, () => dropout(gpu, { x, out, n: nRes, p: 0.1, seed: 1, offset: 0 }));
   await time('dropoutBackward', `n=${T}x${D} p=0.1`, 8 * nRes, 50, () => dropoutBackward(gpu, { dY: x, dX: out, n: nRes, p: 0.1, seed: 1, offset: 0 }));
   const nFfn = T * FFN;

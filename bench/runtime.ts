@@ -1,9 +1,10 @@
 import { Gpu } from '../src/kernels/device.js';
+import { scale } from '../src/kernels/elementwise.js';
 import { matmul } from '../src/kernels/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { benchKernel, COPY_KERNEL, gpuTarget, type BenchRow } from './harness.js';
 
-/** copyBufferToBuffer bandwidth: the ceiling for memory-bound kernels (read + write bytes counted). */
+/** copyBufferToBuffer bandwidth, the ceiling for memory-bound kernels (read + write bytes counted), and a shader's copy beside it. */
 export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
   const bytes = 64 << 20;
   const src = gpu.alloc(bytes, 'bench-copy-src');
@@ -19,10 +20,25 @@ export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<
   });
   const back = new Uint8Array(await gpu.read(dst, bytes - 16, 16));
   if (back.some((x) => x !== 7)) throw new Error('bench: copyBufferToBuffer copied the wrong bytes');
+  log(`  copy: ${row.gbps!.toFixed(1)} GB/s`);
+  // The same bytes through a shader that reads and writes each element once: the most any
+  // memory-bound kernel can reach on this adapter, which on lavapipe is well under the copy.
+  const n = bytes / 4;
+  gpu.write(src, new Float32Array(n).fill(2));
+  const shader = await benchKernel({
+    name: 'scale (a WGSL copy)',
+    shape: '64 MiB',
+    run: () => scale(gpu, src, dst, n, 1.5),
+    target: gpuTarget(gpu),
+    bytes: 2 * bytes,
+    iters: 8,
+  });
+  const last = await gpu.readF32(dst, n - 4, 4);
+  if (last.some((x) => x !== 3)) throw new Error('bench: scale wrote the wrong values');
   gpu.release(src);
   gpu.release(dst);
-  log(`  copy: ${row.gbps!.toFixed(1)} GB/s`);
-  return [row];
+  log(`  scale: ${shader.gbps!.toFixed(1)} GB/s`);
+  return [row, shader];
 }
 
 /**
