@@ -7,7 +7,7 @@ import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
 import { kernelsOtherBench } from './kernelsOther.js';
 import { matmulBench } from './matmul.js';
 import { memoryBoundBench } from './memoryBound.js';
-import { copyBench, robustnessBench, waitingBench } from './runtime.js';
+import { copyBench, dispatchBench, robustnessBench, waitingBench } from './runtime.js';
 
 /**
  * `npm run bench:kernels`: validates, then times every kernel family listed below, prints one table
@@ -38,6 +38,8 @@ log('waiting strategies:');
 rows.push(...(await waitingBench(gpu, log)));
 log("Dawn's robustness:");
 rows.push(...(await robustnessBench(gpu, log)));
+log('dispatch overhead:');
+rows.push(...(await dispatchBench(gpu, log)));
 const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}, Dawn robustness ${gpu.adapter.robustness ? 'on' : 'off'}`;
 log(`device: ${device}; LP_NATIVE_VECTOR_WIDTH=${process.env.LP_NATIVE_VECTOR_WIDTH ?? '(unset)'}`);
 for (const [name, family] of FAMILIES) {

@@ -42,6 +42,24 @@ export async function copyBench(gpu: Gpu, log: (line: string) => void): Promise<
 }
 
 /**
+ * What a dispatch costs besides its work: a scale of 4 floats (one workgroup), 1,000 to a submit,
+ * recording on the host included. On lavapipe this fixed cost keeps the small memory-bound kernels
+ * of a training step well below the bandwidth they reach on large buffers.
+ */
+export async function dispatchBench(gpu: Gpu, log: (line: string) => void): Promise<BenchRow[]> {
+  const x = gpu.upload(new Float32Array([1, 2, 3, 4]));
+  const y = gpu.alloc(16);
+  const row = await benchKernel({ name: 'dispatch (scale of 4 floats)', shape: '1000 per submit', run: () => scale(gpu, x, y, 4, 2), target: gpuTarget(gpu), iters: 1000 });
+  const back = await gpu.readF32(y, 0, 4);
+  if (back.some((v, i) => v !== 2 * (i + 1))) throw new Error('bench: scale of 4 floats wrote the wrong values');
+  gpu.release(x);
+  gpu.release(y);
+  row.note = `${(row.ms * 1000).toFixed(0)} µs per dispatch`;
+  log(`  one dispatch: ${row.note}`);
+  return [row];
+}
+
+/**
  * The runtime's waiting design, measured: one matmul per submit, the host waiting for each before
  * the next, (a) through gpu.sync(), which throttles Dawn's polling to a timer (src/kernels/waiting.ts),
  * and (b) awaiting Dawn's completion promise directly (its Node bindings then spin on the main

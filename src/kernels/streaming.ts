@@ -12,6 +12,12 @@ import { grid1d } from './params.js';
  * copyBufferToBuffer at 16.8 GB/s): 256 lanes × 1 vec4 per workgroup ran at 4 GB/s, 64 lanes × 64
  * vec4s at 1.4, one subgroup of 8 lanes walking 1024 contiguous vec4s at 7.5-10.6. A discrete GPU
  * wants the opposite: wide workgroups, one element per lane, many workgroups.
+ *
+ * The ceiling on lavapipe is a shader that reads and writes each element once: `scale` ran at 72%
+ * of copyBufferToBuffer on 64 MiB but 42% on the 2 MiB a training step's tensors have, where a
+ * dispatch's fixed cost (~50 µs measured on empty kernels) weighs (npm run bench:kernels, the
+ * 'scale (a WGSL copy)' rows). A kernel with more accesses per element sits below that in
+ * proportion.
  */
 export interface MemoryBoundShape {
   /** 'cpu': lavapipe's shape (one subgroup per workgroup, long contiguous chunks); 'gpu': wide workgroups. */
