@@ -377,8 +377,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 // to a minute longer to compile. The scalar
 // shader (shapes not multiples of 4) serves tests and odd sizes, so it takes the smallest tile
 // (TM = SG), which compiles several times faster.
-const SUBGROUP_TM = 32;
-const SUBGROUP_CV = 1;
+export const SUBGROUP_TM = 32;
+export const SUBGROUP_CV = 1;
 
 // The gemv kernel serves M <= GEMV_MAX_M by default, compiled for the smallest MT in GEMV_MT
 // holding M (more rows take more workgroups along y, each streaming B again). Rows of B per
