@@ -1,3 +1,4 @@
+import { BindGroupCache, type BindGroupStats } from './bindGroups.js';
 import type { GpuLimits } from './device.js';
 import type { KernelProfiler } from './profiler.js';
 
@@ -18,16 +19,15 @@ export interface Dispatch {
   workgroups: [number, number?, number?];
 }
 
-const UNIFORM_SLOT = 256; // WebGPU's largest minUniformBufferOffsetAlignment
-const ARENA_SLOTS = 4096;
+const MAX_PARAMS_BYTES = 256;
 
 /**
  * Records dispatches and copies into one command encoder and submits them together: a training
  * step is hundreds of small kernels, and a submit each would cost more than most of them.
  *
- * Each dispatch's uniform parameters take a 256-byte slot of one arena buffer, written with a
- * single writeBuffer just before the submit. Reusing the arena for the next batch is safe because
- * the queue runs writeBuffer and submits in the order they were issued.
+ * Bind groups, with the uniform parameters they point at, come from a BindGroupCache: creating
+ * one costs more than recording the dispatch. New parameter slots are written with one writeBuffer
+ * just before the submit; the queue runs writeBuffer and submits in the order they were issued.
  *
  * Errors: validation and out-of-memory error scopes wrap each batch; their results are collected
  * and thrown by `throwPendingErrors` (called at every readback) with the names and shapes of the
@@ -37,9 +37,7 @@ export class CommandBatch {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private kernels: string[] = [];
-  private readonly arena: GPUBuffer;
-  private readonly arenaHost = new Uint8Array(UNIFORM_SLOT * ARENA_SLOTS);
-  private arenaUsed = 0;
+  private readonly bindGroups: BindGroupCache;
   private readonly layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
   private pendingErrors: Promise<string | null>[] = [];
   /** When set, every dispatch is timed (Gpu.startProfiling). */
@@ -49,11 +47,7 @@ export class CommandBatch {
     private readonly device: GPUDevice,
     private readonly limits: GpuLimits,
   ) {
-    this.arena = device.createBuffer({
-      size: this.arenaHost.byteLength,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      label: 'kernel-params',
-    });
+    this.bindGroups = new BindGroupCache(device);
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.uncaptured ??= ev.error.message;
     };
@@ -67,7 +61,7 @@ export class CommandBatch {
         throw new Error(`kiln: kernel ${d.kernel}: workgroup count ${x}x${y}x${z} is outside 0..${maxWg} per dimension`);
       }
     }
-    const entries: GPUBindGroupEntry[] = d.bindings.map((b, i) => {
+    const slices: GPUBufferBinding[] = d.bindings.map((b, i) => {
       const binding = 'buffer' in b ? b : { buffer: b };
       const size = binding.size ?? binding.buffer.size - (binding.offset ?? 0);
       if (size > this.limits.maxStorageBufferBindingSize) {
@@ -76,29 +70,24 @@ export class CommandBatch {
             `maxStorageBufferBindingSize of ${this.limits.maxStorageBufferBindingSize}; the kernel must chunk this tensor`,
         );
       }
-      return { binding: i, resource: { buffer: binding.buffer, offset: binding.offset ?? 0, size } };
+      return { buffer: binding.buffer, offset: binding.offset ?? 0, size };
     });
     if (x * y * z === 0) return;
+    let params: Uint8Array | null = null;
     if (d.params) {
-      const bytes = ArrayBuffer.isView(d.params)
-        ? new Uint8Array(d.params.buffer, d.params.byteOffset, d.params.byteLength)
-        : new Uint8Array(d.params);
-      if (bytes.byteLength > UNIFORM_SLOT) throw new Error(`kiln: kernel ${d.kernel}: params exceed ${UNIFORM_SLOT} bytes`);
-      if (this.arenaUsed + UNIFORM_SLOT > this.arenaHost.byteLength) this.submit();
-      this.arenaHost.fill(0, this.arenaUsed, this.arenaUsed + UNIFORM_SLOT);
-      this.arenaHost.set(bytes, this.arenaUsed);
-      entries.push({
-        binding: entries.length,
-        resource: { buffer: this.arena, offset: this.arenaUsed, size: Math.max(16, Math.ceil(bytes.byteLength / 16) * 16) },
-      });
-      this.arenaUsed += UNIFORM_SLOT;
+      params = ArrayBuffer.isView(d.params) ? new Uint8Array(d.params.buffer, d.params.byteOffset, d.params.byteLength) : new Uint8Array(d.params);
+      if (params.byteLength > MAX_PARAMS_BYTES) throw new Error(`kiln: kernel ${d.kernel}: params exceed ${MAX_PARAMS_BYTES} bytes`);
+    }
+    if (this.bindGroups.full) {
+      this.submit();
+      this.bindGroups.reset();
     }
     if (this.profiler?.full) this.submit();
     let layout = this.layouts.get(d.pipeline);
     if (!layout) this.layouts.set(d.pipeline, (layout = d.pipeline.getBindGroupLayout(0)));
     this.begin();
     this.kernels.push(d.kernel);
-    const group = this.device.createBindGroup({ layout, entries, label: d.kernel });
+    const group = this.bindGroups.group(d.pipeline, layout, slices, params, d.kernel);
     // Profiled, every dispatch has a pass of its own (ended below), so none is open here.
     this.pass ??= this.encoder!.beginComputePass(this.profiler?.passFor(d.kernel));
     this.pass.setPipeline(d.pipeline);
@@ -125,10 +114,9 @@ export class CommandBatch {
     if (!this.encoder) return;
     this.endPass();
     this.profiler?.endBatch(this.encoder);
-    if (this.arenaUsed > 0) this.device.queue.writeBuffer(this.arena, 0, this.arenaHost, 0, this.arenaUsed);
+    this.bindGroups.upload();
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
-    this.arenaUsed = 0;
     const kernels = this.kernels;
     this.kernels = [];
     const validation = this.device.popErrorScope();
@@ -153,14 +141,18 @@ export class CommandBatch {
     if (uncaptured) throw new Error(`kiln: GPU error: ${uncaptured}`);
   }
 
+  /** How often dispatches found their bind group already made. */
+  bindGroupStats(): BindGroupStats {
+    return this.bindGroups.stats();
+  }
+
   /** Drops recorded work without submitting it (used when the device goes away). */
   discard(): void {
     if (this.pass) this.pass.end();
     this.pass = null;
     this.encoder = null;
     this.kernels = [];
-    this.arenaUsed = 0;
-    this.arena.destroy();
+    this.bindGroups.destroy();
   }
 
   private begin(): void {

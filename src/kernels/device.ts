@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
+import type { BindGroupStats } from './bindGroups.js';
 import { BufferPool } from './buffers.js';
 import { PipelineCache } from './pipelines.js';
 import { KernelProfiler, type KernelTime } from './profiler.js';
@@ -246,6 +247,11 @@ export class Gpu {
   clear(buffer: GPUBuffer, byteOffset: number, bytes: number): void {
     this.check();
     this.batch.clear(buffer, byteOffset, bytes);
+  }
+
+  /** How many dispatches reused a bind group, how many made one, and how often the cache was emptied. */
+  bindGroupStats(): BindGroupStats {
+    return this.batch.bindGroupStats();
   }
 
   /** A pooled storage buffer of at least `bytes` (contents undefined). Return it with `release`. */
