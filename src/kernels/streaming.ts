@@ -13,11 +13,11 @@ import { grid1d } from './params.js';
  * vec4s at 1.4, one subgroup of 8 lanes walking 1024 contiguous vec4s at 7.5-10.6. A discrete GPU
  * wants the opposite: wide workgroups, one element per lane, many workgroups.
  *
- * The ceiling on lavapipe is a shader that reads and writes each element once: `scale` ran at 72%
- * of copyBufferToBuffer on 64 MiB but 42% on the 2 MiB a training step's tensors have, where a
- * dispatch's fixed cost (~50 µs measured on empty kernels) weighs (npm run bench:kernels, the
- * 'scale (a WGSL copy)' rows). A kernel with more accesses per element sits below that in
- * proportion.
+ * The ceiling on lavapipe is a shader that reads and writes each element once: `scale` ran at
+ * 60-75% of copyBufferToBuffer on 64 MiB but 42-50% on the 2 MiB a training step's tensors have,
+ * where a dispatch's fixed cost (34-53 µs on a 4-float kernel, the 'dispatch' row) weighs
+ * (npm run bench:kernels, the 'scale (a WGSL copy)' rows). A kernel with more accesses per element
+ * sits below that in proportion (docs/lavapipe-speed.md).
  */
 export interface MemoryBoundShape {
   /** 'cpu': lavapipe's shape (one subgroup per workgroup, long contiguous chunks); 'gpu': wide workgroups. */
