@@ -69,7 +69,7 @@ const subgroupCandidate = (name: string, code: string, TM: number, CV: number, s
       pipeline,
       bindings: [{ buffer: ba, size: 4 * M * K }, { buffer: bb, size: 4 * K * N }, { buffer: ba, size: 4 }, { buffer: bc, size: 4 * M * N }],
       params: new Params().u32(M).u32(N).u32(K).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).f32(1).u32(0).bytes(),
-      workgroups: [Math.ceil(N / (4 * SG * CV)), Math.ceil(M / TM)],
+      workgroups: [Math.ceil(M / TM), Math.ceil(N / (4 * SG * CV))],
     });
   return { name, run, synthetic };
 };

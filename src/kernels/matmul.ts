@@ -107,6 +107,14 @@ function epilogue(vec: boolean, acc: string, bv: string, row: string, n: string,
  * vec4s, and handed around with subgroupBroadcast. Per k a lane loads 4·CV + TM/SG elements for
  * TM·4·CV FMAs. Workgroup tile: TM rows x 4·SG·CV columns.
  *
+ * Row blocks run fastest (wid.x), so the workgroups a thread takes one after another share B's
+ * column panel, which then stays in its L2. In 'nn' that panel's rows lie N floats apart, a page or
+ * more, where the prefetchers do not follow; walking columns fastest re-read it from L3 for every
+ * row block. Measured side by side (/tmp script, 4 rounds a run, cpu-est GFLOP/s, columns -> rows
+ * fastest): nn 512x1024x4096 30-53 -> 48-55, 256x1024x4096 34-43 -> 49-52, 512x4096x1024 39-48 ->
+ * 54-55, 256x4096x1024 37-40 -> 49-52; nt 57-60 either way. Columns fastest ran at either speed
+ * from run to run, rows fastest at the higher one.
+ *
  * What one 4-deep k step costs in the x86 lavapipe makes of it (bench/lavapipeCode.ts; TM 32, 8
  * lanes, Mesa 25.0): 4,879 instructions in 24 KB for 8,192 FLOPs. 1,024 are multiplies and adds
  * (gallivm's NIR options lower ffma, so fma() is both); ~2,600 walk the lanes for the 256 loaded
@@ -123,7 +131,7 @@ export function subgroupMatmulWgsl(s: MatmulShape, TM: number, SG: number, CV: n
   const C4 = [0, 1, 2, 3];
   const JA = tn ? Math.ceil(TM / 4 / SG) : TM / SG; // A loads per lane per k (tn) or per 4 k (nn, nt)
   const L: string[] = [];
-  for (const v of V) L.push(`let n${v} = wid.x * ${4 * SG * CV}u + ${4 * SG * v}u + 4u * lane;`);
+  for (const v of V) L.push(`let n${v} = wid.y * ${4 * SG * CV}u + ${4 * SG * v}u + 4u * lane;`);
   for (let r = 0; r < TM; r++) for (const v of V) L.push(`var acc${r}_${v} = vec4f(0.0);`);
   // Rows and columns are clamped into the matrices: rows of A past M and columns of B past N only
   // feed elements of C that are never stored.
@@ -202,7 +210,7 @@ ${paramsStruct}
 ${bindings(s.vec)}
 @compute @workgroup_size(${SG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane: u32) {
-  let m0 = wid.y * ${TM}u;
+  let m0 = wid.x * ${TM}u;
   // Element offsets of this batch item (the shader indexes in elements, dividing by 4 for vec4s).
   let a0 = p.offA + wid.z * p.sA;
   let b0 = p.offB + wid.z * p.sB;
@@ -518,9 +526,8 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     pipeline = sub
       ? gpu.pipeline(`matmul-subgroup(${name})`, source(`subgroup ${layout} ${vec} ${TM} ${SG}`, () => subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV)))
       : gpu.pipeline(`matmul-tiled(${name})`, source(`tiled ${layout} ${vec}`, () => tiledMatmulWgsl({ layout, vec })));
-    const tileN = sub ? 4 * SG * SUBGROUP_CV : 64;
-    const tileM = sub ? TM : 64;
-    workgroups = [Math.ceil(N / tileN), Math.ceil(M / tileM), batch];
+    // The subgroup kernel walks row blocks fastest (see subgroupMatmulWgsl); the tiled one columns.
+    workgroups = sub ? [Math.ceil(M / TM), Math.ceil(N / (4 * SG * SUBGROUP_CV)), batch] : [Math.ceil(N / 64), Math.ceil(M / 64), batch];
   }
   const span = (off: number, stride: number, size: number) => 4 * (off + (batch - 1) * stride + size);
   // Without a bias the shader never reads binding 2; A stands in (two read-only bindings may alias).
