@@ -1,5 +1,5 @@
 import { Gpu } from '../src/kernels/device.js';
-import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
+import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
 import { Params } from '../src/kernels/params.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
@@ -69,7 +69,7 @@ const subgroupCandidate = (name: string, code: string, TM: number, CV: number, s
       pipeline,
       bindings: [{ buffer: ba, size: 4 * M * K }, { buffer: bb, size: 4 * K * N }, { buffer: ba, size: 4 }, { buffer: bc, size: 4 * M * N }],
       params: new Params().u32(M).u32(N).u32(K).u32(0).u32(0).u32(0).u32(0).u32(0).u32(0).f32(1).u32(0).bytes(),
-      workgroups: [Math.ceil(M / TM), Math.ceil(N / (4 * SG * CV))],
+      workgroups: subgroupMatmulGrid(M, N, 1, TM, SG, CV),
     });
   return { name, run, synthetic };
 };

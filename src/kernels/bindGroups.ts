@@ -60,9 +60,11 @@ export class BindGroupCache {
 
   /**
    * The bind group for these storage slices (bindings 0..n-1) and parameters (binding n), made on
-   * first use. `layout` is the pipeline's group 0. Call only when not `full`.
+   * first use. `layout` is the pipeline's group 0. Call only when not `full`. Throws, naming
+   * `label`, when the parameters exceed a slot's 256 bytes.
    */
   group(pipeline: GPUComputePipeline, layout: GPUBindGroupLayout, slices: GPUBufferBinding[], params: Uint8Array | null, label: string): GPUBindGroup {
+    if (params && params.byteLength > SLOT) throw new Error(`kiln: kernel ${label}: params exceed ${SLOT} bytes`);
     let key = '';
     for (const s of slices) key += `${this.bufferId(s.buffer)}:${s.offset}:${s.size},`;
     const slot = params ? this.slot(params) : -1;
@@ -120,7 +122,6 @@ export class BindGroupCache {
   }
 
   private slot(params: Uint8Array): number {
-    if (params.byteLength > SLOT) throw new Error(`kiln: kernel parameters exceed ${SLOT} bytes`);
     // The bytes as a string key: two per UTF-16 unit, the length first so that trailing zeros count.
     let key = `${params.byteLength}:`;
     for (let i = 0; i < params.byteLength; i += 2) key += String.fromCharCode(params[i] | ((params[i + 1] ?? 0) << 8));

@@ -19,8 +19,6 @@ export interface Dispatch {
   workgroups: [number, number?, number?];
 }
 
-const MAX_PARAMS_BYTES = 256;
-
 /**
  * Records dispatches and copies into one command encoder and submits them together: a training
  * step is hundreds of small kernels, and a submit each would cost more than most of them.
@@ -73,11 +71,7 @@ export class CommandBatch {
       return { buffer: binding.buffer, offset: binding.offset ?? 0, size };
     });
     if (x * y * z === 0) return;
-    let params: Uint8Array | null = null;
-    if (d.params) {
-      params = ArrayBuffer.isView(d.params) ? new Uint8Array(d.params.buffer, d.params.byteOffset, d.params.byteLength) : new Uint8Array(d.params);
-      if (params.byteLength > MAX_PARAMS_BYTES) throw new Error(`kiln: kernel ${d.kernel}: params exceed ${MAX_PARAMS_BYTES} bytes`);
-    }
+    const params = !d.params ? null : ArrayBuffer.isView(d.params) ? new Uint8Array(d.params.buffer, d.params.byteOffset, d.params.byteLength) : new Uint8Array(d.params);
     if (this.bindGroups.full) {
       this.submit();
       this.bindGroups.reset();
@@ -85,9 +79,10 @@ export class CommandBatch {
     if (this.profiler?.full) this.submit();
     let layout = this.layouts.get(d.pipeline);
     if (!layout) this.layouts.set(d.pipeline, (layout = d.pipeline.getBindGroupLayout(0)));
+    // Before anything is recorded: the cache rejects parameters that do not fit a slot.
+    const group = this.bindGroups.group(d.pipeline, layout, slices, params, d.kernel);
     this.begin();
     this.kernels.push(d.kernel);
-    const group = this.bindGroups.group(d.pipeline, layout, slices, params, d.kernel);
     // Profiled, every dispatch has a pass of its own (ended below), so none is open here.
     this.pass ??= this.encoder!.beginComputePass(this.profiler?.passFor(d.kernel));
     this.pass.setPipeline(d.pipeline);

@@ -225,6 +225,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(subgroup_invocation_id) lane
 }`;
 }
 
+/** subgroupMatmulWgsl's grid: row blocks along x, which run fastest (see there), column blocks along y. */
+export function subgroupMatmulGrid(M: number, N: number, batch: number, TM: number, SG: number, CV: number): [number, number, number] {
+  return [Math.ceil(M / TM), Math.ceil(N / (4 * SG * CV)), batch];
+}
+
 /**
  * The portable kernel: a 16x16 workgroup computes a 64x64 tile of C, each thread a 4x4 block
  * (rows ty + 16i, columns tx + 16j, so neighbouring threads read neighbouring shared-memory words),
@@ -526,8 +531,7 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     pipeline = sub
       ? gpu.pipeline(`matmul-subgroup(${name})`, source(`subgroup ${layout} ${vec} ${TM} ${SG}`, () => subgroupMatmulWgsl({ layout, vec }, TM, SG, SUBGROUP_CV)))
       : gpu.pipeline(`matmul-tiled(${name})`, source(`tiled ${layout} ${vec}`, () => tiledMatmulWgsl({ layout, vec })));
-    // The subgroup kernel walks row blocks fastest (see subgroupMatmulWgsl); the tiled one columns.
-    workgroups = sub ? [Math.ceil(M / TM), Math.ceil(N / (4 * SG * SUBGROUP_CV)), batch] : [Math.ceil(N / 64), Math.ceil(M / 64), batch];
+    workgroups = sub ? subgroupMatmulGrid(M, N, batch, TM, SG, SUBGROUP_CV) : [Math.ceil(N / 64), Math.ceil(M / 64), batch];
   }
   const span = (off: number, stride: number, size: number) => 4 * (off + (batch - 1) * stride + size);
   // Without a bias the shader never reads binding 2; A stands in (two read-only bindings may alias).
