@@ -43,6 +43,34 @@ export function renderReact(step: { thought: string; action: string; actionInput
   return `\nThought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`;
 }
 
+/**
+ * Where the JSON object after the first `Action Input: ` ends (the index just past its closing
+ * brace), or -1 while it is incomplete or is not an object. A kiln policy can stop generating
+ * there: whatever a model writes after the object would only make the Action Input invalid JSON.
+ */
+export function actionInputEnd(text: string): number {
+  const marker = text.indexOf(ACTION_INPUT);
+  if (marker < 0) return -1;
+  let i = marker + ACTION_INPUT.length;
+  while (text[i] === ' ') i++;
+  if (text[i] !== '{') return -1;
+  let depth = 0;
+  let inString = false;
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
 /** Python's `s[start:end]` for integer bounds, negative ones counting from the end. */
 function pySlice(s: string, start: number, end: number): string {
   const n = s.length;

@@ -4,7 +4,7 @@
  * last position's logits come back to the host ([B, V] per step), where the next token is chosen:
  * greedy (argmax, lowest index on ties, as torch.argmax), or sampled after HF's warpers in HF's
  * order (temperature, top-k, top-p) from a seeded generator. A sequence stops at EOS, at a stop
- * string, or after maxNewTokens; finished sequences are fed the pad token (as HF does) until all
+ * string, when the caller's `stopWhen` accepts its text, or after maxNewTokens; finished sequences are fed the pad token (as HF does) until all
  * are done.
  */
 import { KVCache } from './kvCache.js';
@@ -23,6 +23,8 @@ export interface GenerateOptions {
   /** Stop a sequence once its decoded new text contains one of these (needs `tokenizer`). */
   stopStrings?: string[];
   tokenizer?: { decode(ids: readonly number[]): string };
+  /** Stop a sequence once this is true of its decoded new text (needs `tokenizer`). */
+  stopWhen?: (newText: string) => boolean;
   /** Default the config's eos_token_id; null never stops at a token. */
   eosTokenId?: number | null;
   /** false recomputes the whole sequence every step (slow; tests compare it with the cache). */
@@ -74,7 +76,8 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
   const B = prompts.length;
   if (B === 0) return [];
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`kiln: maxNewTokens must be a non-negative integer`);
-  if (opts.stopStrings?.length && !opts.tokenizer) throw new Error('kiln: stopStrings need a tokenizer to decode with');
+  const decodesText = (opts.stopStrings?.length ?? 0) > 0 || opts.stopWhen !== undefined;
+  if (decodesText && !opts.tokenizer) throw new Error('kiln: stopStrings and stopWhen need a tokenizer to decode with');
   const P = Math.max(...prompts.map((p) => p.length));
   if (P === 0) throw new Error('kiln: every prompt is empty');
   const eos = opts.eosTokenId === undefined ? config.eosTokenId : opts.eosTokenId;
@@ -112,9 +115,9 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
           token = chooseToken(host.subarray(b * V, (b + 1) * V), opts, rng);
           out[b]!.push(token);
           if (token === eos) finished[b] = true;
-          else if (opts.stopStrings?.length) {
+          else if (decodesText) {
             const text = opts.tokenizer!.decode(out[b]!);
-            if (opts.stopStrings.some((s) => text.includes(s))) finished[b] = true;
+            if (opts.stopStrings?.some((s) => text.includes(s)) || opts.stopWhen?.(text)) finished[b] = true;
           }
         }
         tokens[b * capacity + Tk] = token;

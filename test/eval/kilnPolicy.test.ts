@@ -46,6 +46,25 @@ describe('KilnPolicy', () => {
     expect(cutAtStop('no stop')).toBe('no stop');
   });
 
+  it('with stopAfterActionInput, asks the model to stop when the JSON object closes, and cuts there', async () => {
+    class TrailingModel implements GenerativeModel {
+      opts?: GenerateOptions;
+      async generate(inputIds: number[][], opts: GenerateOptions): Promise<number[][]> {
+        this.opts = opts;
+        return inputIds.map(() => charTokenizer.encode('\nThought: t\nAction: f\nAction Input: {"a": "}{"} trailing\nThought:'));
+      }
+    }
+    const model = new TrailingModel();
+    const options = { model, tokenizer: charTokenizer, source: 'fake', maxPositions: 200, maxNewTokens: 40, temperature: 0, seed: 1, batchSize: 4 };
+    const [cut] = await new KilnPolicy({ ...options, stopAfterActionInput: true }).complete([request('s')]);
+    expect(cut).toEqual({ ok: true, text: '\nThought: t\nAction: f\nAction Input: {"a": "}{"}' });
+    expect(model.opts!.stopWhen!('Action Input: {"a": {"b": 1}')).toBe(false);
+    expect(model.opts!.stopWhen!('Action Input: {"a": {"b": 1}}')).toBe(true);
+    const [whole] = await new KilnPolicy(options).complete([request('s')]);
+    expect(model.opts!.stopWhen).toBeUndefined();
+    expect(whole).toEqual({ ok: true, text: '\nThought: t\nAction: f\nAction Input: {"a": "}{"} trailing\nThought:' });
+  });
+
   it('refuses a generation budget that leaves no room for a prompt', () => {
     expect(() => new KilnPolicy({ model: new EchoModel(), tokenizer: charTokenizer, source: 'x', maxPositions: 64, maxNewTokens: 64, temperature: 0, seed: 0, batchSize: 1 })).toThrow(/positions/);
   });

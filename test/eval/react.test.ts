@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseReact, renderReact } from '../../src/eval/react.js';
+import { actionInputEnd, parseReact, renderReact } from '../../src/eval/react.js';
 
 // Field texts that cannot contain the next marker, so the rendered text reads back unambiguously.
 const field = fc.string({ maxLength: 40 }).filter((s) => !/Thought: |Action: |Action Input: /.test(s) && !s.includes('\n'));
@@ -49,5 +49,26 @@ describe('parseReact', () => {
     // Action without Thought: the thought is sliced from index 8 up to "\nAction: ".
     expect(parseReact('Action: get_x\nAction Input: {}').strict).toBe(false);
     expect(parseReact('Action: get_x\nAction Input: {}').action).toBe('get_x');
+  });
+});
+
+describe('actionInputEnd', () => {
+  it('finds the end of the Action Input object, minding strings, escapes and nesting', () => {
+    const head = 'Thought: t\nAction: f\nAction Input: ';
+    expect(actionInputEnd(`${head}{"a": 1}\nmore`)).toBe(head.length + 8);
+    expect(actionInputEnd(`${head}{"a": "}\\"{", "b": [1, {"c": 2}]} x`)).toBe(head.length + 33);
+    expect(actionInputEnd(`${head}{"a": {"b": 1}`)).toBe(-1);
+    expect(actionInputEnd(`${head}"not an object"`)).toBe(-1);
+    expect(actionInputEnd('Thought: no action yet {}')).toBe(-1);
+  });
+
+  it('agrees with JSON.parse on any object written after the marker (property)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.string(), (obj, tail) => {
+        const json = JSON.stringify(obj);
+        const text = `Action Input: ${json}${tail}`;
+        expect(actionInputEnd(text)).toBe('Action Input: '.length + json.length);
+      }),
+    );
   });
 });

@@ -12,6 +12,7 @@
  * can stand in a scripted model.
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
+import { actionInputEnd } from '../react.js';
 import type { GenerateOptions } from '../../model/generate.js';
 import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
 
@@ -39,6 +40,8 @@ export interface KilnPolicyOptions {
   temperature: number;
   seed: number;
   batchSize: number;
+  /** Stop each step once its Action Input's JSON object is complete, instead of at `</s>`. */
+  stopAfterActionInput?: boolean;
 }
 
 // The end of an assistant turn in training is `</s>`; the other roles would start a turn the
@@ -82,13 +85,16 @@ export class KilnPolicy implements Policy {
           seed: this.o.seed,
           stopStrings: KILN_STOP_STRINGS,
           tokenizer: this.o.tokenizer,
+          ...(this.o.stopAfterActionInput ? { stopWhen: (text: string) => actionInputEnd(text) >= 0 } : {}),
         },
       );
       if (outputs.length !== fitting.length) {
         throw new Error(`model.generate returned ${outputs.length} outputs for ${fitting.length} prompts`);
       }
       fitting.forEach((f, i) => {
-        results[f.index] = { ok: true, text: cutAtStop(this.o.tokenizer.decode(outputs[i]!)) };
+        const text = cutAtStop(this.o.tokenizer.decode(outputs[i]!));
+        const end = this.o.stopAfterActionInput ? actionInputEnd(text) : -1;
+        results[f.index] = { ok: true, text: end >= 0 ? text.slice(0, end) : text };
       });
     }
     return results;
