@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { KILN_DEMO_PROMPT_TEMPLATE } from '../toolbench/promptTemplate.js';
+import { KILN_DEMO_PROMPT_TEMPLATE, hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
 import { UsageError, type ParsedArgs } from './cliArgs.js';
 import type { ToolEnvironment } from './envs/environment.js';
 import { OfflineSimulator } from './envs/offline.js';
@@ -86,6 +86,7 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
     temperature: num(args, 'temperature'),
     seed: num(args, 'seed'),
     batchSize: num(args, 'batch-size'),
+    stopAfterActionInput: args['stop-after-action-input'] === true,
   });
 }
 
@@ -98,7 +99,7 @@ export function chooseTemplate(policy: Policy, args: ParsedArgs, log: (line: str
   }
   if (file) {
     const template = readFileSync(file, 'utf8');
-    if (!template.includes('{functions}')) throw new UsageError(`${file}: the template has no {functions} placeholder`);
+    if (!hasFunctionsPlaceholder(template)) throw new UsageError(`${file}: the template has no {functions} or {functions_compact} placeholder`);
     return { template, source: file };
   }
   return { template: KILN_DEMO_PROMPT_TEMPLATE, source: 'kiln demo template' };

@@ -1,10 +1,9 @@
 /**
  * The opening of every agent conversation: the system message (a template with `{tool_list}` and
- * `{functions}` filled in, FORMAT.md §c) and the user turn `"\n" + query + "\nBegin!\n"`.
+ * `{functions}` or `{functions_compact}` filled in) and the user turn `"\n" + query + "\nBegin!\n"`.
  */
-import { queryFunctions, toolListLines, type ToolFunction, type ToolQuery } from '../toolbench/functions.js';
-import { fillPromptTemplate } from '../toolbench/promptTemplate.js';
-import { pythonRepr } from '../toolbench/pythonRepr.js';
+import { queryFunctions, type ToolFunction, type ToolQuery } from '../toolbench/functions.js';
+import { systemPromptFor } from '../toolbench/promptTemplate.js';
 import type { ChatMessage } from './policy.js';
 
 export interface ConversationStart {
@@ -21,13 +20,9 @@ export function startConversation(
   template: string,
   toolDescriptions: Readonly<Record<string, string>> = {},
 ): ConversationStart {
-  const functions = queryFunctions(query);
-  const system = fillPromptTemplate(template, {
-    tool_list: toolListLines(query, toolDescriptions),
-    functions: pythonRepr(functions),
-  });
+  const system = systemPromptFor(template, query, toolDescriptions);
   return {
-    functions,
+    functions: queryFunctions(query),
     messages: [
       { role: 'system', content: system },
       { role: 'user', content: `\n${query.query}\nBegin!\n` },

@@ -1,22 +1,49 @@
 /**
- * System-prompt templates with two placeholders: `{tool_list}` (toolListLines) and `{functions}`
- * (pythonRepr of queryFunctions). The inserted texts are full of braces, so placeholders are
- * replaced literally, in one pass, never by a format engine (prompts/README.md).
+ * System-prompt templates with the placeholders `{tool_list}` (toolListLines), `{functions}`
+ * (pythonRepr of queryFunctions, ToolBench's rendering) and `{functions_compact}` (the same
+ * functions one line each, compactFunctions.ts). The inserted texts are full of braces, so
+ * placeholders are replaced literally, in one pass, never by a format engine.
  */
+import { compactFunctionList } from './compactFunctions.js';
 import { queryFunctions, toolListLines, type ToolQuery } from './functions.js';
 import { pythonRepr } from './pythonRepr.js';
 
 export interface PromptTemplateValues {
   tool_list: string;
   functions: string;
+  /** Needed only by templates that use `{functions_compact}`. */
+  functions_compact?: string;
 }
 
-const PLACEHOLDER = /\{(tool_list|functions)\}/g;
+const PLACEHOLDER = /\{(tool_list|functions|functions_compact)\}/g;
 
-/** Replaces every `{tool_list}` and `{functions}` in `template` with the given texts. */
+/** Whether a template shows the model its functions, in either rendering. */
+export function hasFunctionsPlaceholder(template: string): boolean {
+  return template.includes('{functions}') || template.includes('{functions_compact}');
+}
+
+/** Replaces every `{tool_list}`, `{functions}` and `{functions_compact}` in `template` with the given texts. */
 export function fillPromptTemplate(template: string, values: PromptTemplateValues): string {
   // One pass with a replacer function: inserted text is never rescanned, and `$` in it is literal.
-  return template.replace(PLACEHOLDER, (_match, key: keyof PromptTemplateValues) => values[key]);
+  return template.replace(PLACEHOLDER, (_match, key: keyof PromptTemplateValues) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`fillPromptTemplate: no text for the {${key}} placeholder`);
+    return value;
+  });
+}
+
+/** The system prompt for a query: `template` filled with the query's tool list and functions. */
+export function systemPromptFor(
+  template: string,
+  query: Pick<ToolQuery, 'api_list'>,
+  toolDescriptions: Readonly<Record<string, string>> = {},
+): string {
+  const functions = queryFunctions(query);
+  return fillPromptTemplate(template, {
+    tool_list: toolListLines(query, toolDescriptions),
+    functions: pythonRepr(functions),
+    functions_compact: compactFunctionList(functions),
+  });
 }
 
 /**
@@ -61,16 +88,3 @@ export const KILN_DEMO_PROMPT_TEMPLATE =
   'Solve the task with function calls, one per step, in this format:\n' +
   'Thought: <reasoning>\nAction: <function name>\nAction Input: <JSON arguments>\n' +
   'End with Finish.\nTools:\n{tool_list}Functions: {functions}';
-
-/**
- * The system prompt of kiln's demo for a query: KILN_DEMO_PROMPT_TEMPLATE filled with ToolBench's
- * tool list (no tool descriptions, so `None`, as for the test files) and the query's functions.
- * It is exactly what filling the template with toolListLines and pythonRepr(queryFunctions) gives,
- * which is how the evaluation builds its prompts.
- */
-export function kilnDemoSystemPrompt(query: Pick<ToolQuery, 'api_list'>): string {
-  return fillPromptTemplate(KILN_DEMO_PROMPT_TEMPLATE, {
-    tool_list: toolListLines(query),
-    functions: pythonRepr(queryFunctions(query)),
-  });
-}

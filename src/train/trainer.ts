@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Gpu } from '../kernels/device.js';
 import { OPTForCausalLM } from '../model/opt.js';
 import { Tokenizer } from '../model/tokenizer.js';
+import { hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
 import { accumulateGradients, shiftedTargetCount } from './accumulation.js';
 import { AdamW } from './adamw.js';
 import { OPTIMIZER_FILE, PROMPT_TEMPLATE_FILE, TRAINER_STATE_FILE, pruneCheckpoints, writeCheckpoint, writeFileDurable } from './checkpoints.js';
@@ -94,8 +95,8 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
   const maxTokens = options.maxLength || positions;
   if (maxTokens > positions) throw new Error(`--max-length ${maxTokens} exceeds the model's max_position_embeddings ${positions}`);
   const promptTemplate = options.promptTemplate ? readFileSync(options.promptTemplate, 'utf8') : null;
-  if (promptTemplate !== null && !promptTemplate.includes('{functions}')) {
-    throw new Error(`--prompt-template ${options.promptTemplate}: the template has no {functions} placeholder`);
+  if (promptTemplate !== null && !hasFunctionsPlaceholder(promptTemplate)) {
+    throw new Error(`--prompt-template ${options.promptTemplate}: the template has no {functions} or {functions_compact} placeholder`);
   }
 
   const data = await prepareSftData({

@@ -8,7 +8,7 @@ import {
   KILN_DEMO_PROMPT_TEMPLATE,
   extractPromptTemplate,
   fillPromptTemplate,
-  kilnDemoSystemPrompt,
+  systemPromptFor,
 } from '../../src/toolbench/promptTemplate.js';
 import { pythonRepr } from '../../src/toolbench/pythonRepr.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
@@ -59,14 +59,24 @@ describe('fillPromptTemplate / extractPromptTemplate', () => {
     expect(KILN_DEMO_PROMPT_TEMPLATE.length).toBeLessThan(400);
   });
 
-  it('the demo prompt is the template filled as the evaluation fills it', () => {
+  it('systemPromptFor fills the tool list and either rendering of the functions', () => {
     const api = {
       category_name: 'Tools', tool_name: 'Units', api_name: 'length', api_description: 'Convert distances.',
       required_parameters: [{ name: 'value', type: 'NUMBER', description: 'length', default: '' }],
       optional_parameters: [], method: 'GET',
     };
-    const prompt = kilnDemoSystemPrompt({ api_list: [api] });
+    const prompt = systemPromptFor(KILN_DEMO_PROMPT_TEMPLATE, { api_list: [api] });
     expect(prompt).toContain("Tools:\n1.units: None\nFunctions: [{'name': 'length_for_units'");
     expect(prompt.endsWith(`${pythonRepr(FINISH_FUNCTION)}]`)).toBe(true);
+    const compact = systemPromptFor('F:\n{functions_compact}', { api_list: [api] });
+    expect(compact.split('\n')).toEqual([
+      'F:',
+      'length_for_units(value): Convert distances.',
+      'Finish(return_type=give_answer|give_up_and_restart, final_answer?)',
+    ]);
+  });
+
+  it('refuses a template whose placeholder has no text', () => {
+    expect(() => fillPromptTemplate('{functions_compact}', { tool_list: '', functions: '' })).toThrow(/functions_compact/);
   });
 });
