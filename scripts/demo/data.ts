@@ -1,0 +1,214 @@
+/**
+ * The demo's data set, generated from a seed over the catalogue (catalogue.ts): held-out queries
+ * in StableToolBench's test-query format, eight or more per ToolBench group, and training
+ * trajectories that call the query's APIs against the same offline simulator the evaluation runs,
+ * then Finish with an answer that cites values from the observations.
+ *
+ * Groups (docs/demo.md): G1 one tool (its three APIs offered, one or two called), G2 two tools of
+ * one category, G3 two tools of two categories (two APIs of each offered, one call to each tool).
+ * `_instruction` queries use trained tools with new query texts; G1_tool uses tools never trained
+ * on, in trained categories; G1_category and G2_category use tools of categories never trained on.
+ *
+ * Training conversations are whole trajectories: every assistant turn is a target, so one forward
+ * pass teaches every step (ToolBench releases one conversation per step instead; see docs/demo.md
+ * for what each form measured).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { OfflineSimulator } from '../../src/eval/envs/offline.js';
+import { observationText, pythonJsonDumps } from '../../src/eval/observation.js';
+import { SeededRandom } from '../../src/model/random.js';
+import { apiToFunction, type ApiEntry, type ToolQuery } from '../../src/toolbench/functions.js';
+import { systemPromptFor } from '../../src/toolbench/promptTemplate.js';
+import { pythonRepr } from '../../src/toolbench/pythonRepr.js';
+import { EOS_TEXT, renderConversation, type ConversationTurn, type ToolLlamaConversation } from '../../src/toolbench/render.js';
+import { generateCatalogue, type DemoApi, type DemoTool, type ParamKind } from './catalogue.js';
+
+export const DEMO_GROUPS = ['G1_instruction', 'G1_category', 'G1_tool', 'G2_instruction', 'G2_category', 'G3_instruction'] as const;
+export type DemoGroup = (typeof DEMO_GROUPS)[number];
+
+/**
+ * The demo's system prompt: the compact one-line-per-function rendering, since a model trained
+ * from scratch in minutes has a short context to learn over. Saved with the checkpoint, so the
+ * evaluation renders its prompts the same way.
+ */
+export const DEMO_PROMPT_TEMPLATE = 'Functions:\n{functions_compact}';
+
+export interface DemoDataOptions {
+  seed: number;
+  trainQueries: number;
+  /** Held-out queries per group. */
+  evalQueriesPerGroup: number;
+  toolsPerCategory: number;
+  heldOutToolsPerCategory: number;
+  /** Training queries call more APIs than held-out ones (planQuery). */
+  denseTraining: boolean;
+}
+
+export interface DemoData {
+  tools: DemoTool[];
+  train: ToolLlamaConversation[];
+  /** The query record of each training conversation, in the same order. */
+  trainQueries: ToolQuery[];
+  evalQueries: Record<DemoGroup, ToolQuery[]>;
+}
+
+// Eval query ids start here, so they never meet train ids (ToolBench ids are unique across files).
+const EVAL_ID_BASE = 1_000_000;
+
+export async function generateDemoData(options: DemoDataOptions): Promise<DemoData> {
+  const rng = new SeededRandom(options.seed);
+  const tools = generateCatalogue(rng, options);
+  const trained = tools.filter((t) => !t.heldOut);
+  const pools: Record<DemoGroup, DemoTool[]> = {
+    G1_instruction: trained,
+    G1_category: tools.filter((t) => t.heldOut && !trained.some((s) => s.category === t.category)),
+    G1_tool: tools.filter((t) => t.heldOut && trained.some((s) => s.category === t.category)),
+    G2_instruction: trained,
+    G2_category: tools.filter((t) => t.heldOut && !trained.some((s) => s.category === t.category)),
+    G3_instruction: trained,
+  };
+  const evalQueries = {} as Record<DemoGroup, ToolQuery[]>;
+  const evalTexts = new Set<string>();
+  let evalId = EVAL_ID_BASE;
+  for (const group of DEMO_GROUPS) {
+    evalQueries[group] = [];
+    while (evalQueries[group].length < options.evalQueriesPerGroup) {
+      const planned = planQuery(rng, group.slice(0, 2) as 'G1' | 'G2' | 'G3', pools[group]);
+      if (evalTexts.has(planned.text)) continue;
+      evalTexts.add(planned.text);
+      evalQueries[group].push(toQueryRecord(planned, evalId++));
+    }
+  }
+  const simulator = new OfflineSimulator();
+  const train: ToolLlamaConversation[] = [];
+  const trainQueries: ToolQuery[] = [];
+  for (let id = 1; train.length < options.trainQueries; id++) {
+    const r = rng.next();
+    const planned = planQuery(rng, r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3', trained, options.denseTraining);
+    // Train and eval never share a query text.
+    if (evalTexts.has(planned.text)) continue;
+    const query = toQueryRecord(planned, id);
+    trainQueries.push(query);
+    train.push(await trajectory(simulator, query, planned));
+  }
+  return { tools, train, trainQueries, evalQueries };
+}
+
+interface PlannedCall {
+  api: DemoApi;
+  values: (string | number)[];
+}
+
+interface PlannedQuery {
+  text: string;
+  calls: PlannedCall[];
+  offered: ApiEntry[];
+}
+
+/** One query of a group over a pool of tools; every API of the chosen tools is offered. */
+/**
+ * One query of a group over a pool of tools. Held-out queries call one or two APIs of a G1 tool and
+ * one API of each G2/G3 tool; training queries (`dense`) call up to three APIs of a G1 tool and up
+ * to two of each G2/G3 tool, so every trajectory has more lookups for the model to learn from.
+ * G1 offers the tool's three APIs; G2 and G3 offer each tool's called APIs and one other.
+ */
+function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly DemoTool[], dense = false): PlannedQuery {
+  let tools: DemoTool[];
+  if (group === 'G1') tools = [rng.pick(pool)];
+  else if (group === 'G2') {
+    const categories = [...new Set(pool.map((t) => t.category))].filter((c) => pool.filter((t) => t.category === c).length >= 2);
+    const category = rng.pick(categories);
+    tools = rng.shuffle(pool.filter((t) => t.category === category)).slice(0, 2);
+  } else {
+    const categories = rng.shuffle([...new Set(pool.map((t) => t.category))]).slice(0, 2);
+    tools = categories.map((c) => rng.pick(pool.filter((t) => t.category === c)));
+  }
+  const perTool = group === 'G1' ? (dense ? rng.int(1, 3) : rng.next() < 0.3 ? 2 : 1) : dense ? rng.int(1, 2) : 1;
+  const chosenByTool = tools.map((t) => rng.shuffle([...t.apis]).slice(0, perTool));
+  const calls = chosenByTool.flat().map((api) => ({ api, values: api.params.map((p) => drawValue(rng, p)) }));
+  const text = calls.map((c, i) => (i === 0 ? '' : rng.pick(['Also, ', 'Then ', 'And '])) + ask(rng, c, i > 0)).join(' ');
+  const offered =
+    group === 'G1'
+      ? tools[0]!.apis
+      : rng.shuffle(tools.flatMap((t, i) => [...chosenByTool[i]!, rng.pick(t.apis.filter((a) => !chosenByTool[i]!.includes(a)))]));
+  return { text, calls, offered: offered.map((a) => a.entry) };
+}
+
+function drawValue(rng: SeededRandom, kind: ParamKind): string | number {
+  return 'min' in kind.values ? rng.int(kind.values.min, kind.values.max) : rng.pick(kind.values);
+}
+
+const OPENERS = ['What are the', 'Show me the', 'Get the', 'Find the', 'I need the', 'Look up the', 'List the'];
+
+/** `Show me the pollen in Oslo over 3 days.`: the topic, then each value in its kind's phrase, in random order. */
+function ask(rng: SeededRandom, call: PlannedCall, continuing: boolean): string {
+  const opener = rng.pick(OPENERS);
+  const phrases = rng.shuffle(call.api.params.map((p, i) => p.phrase.replace('{v}', String(call.values[i]))));
+  const sentence = `${opener} ${call.api.topic} ${phrases.join(' ')}`;
+  const text = continuing ? sentence[0]!.toLowerCase() + sentence.slice(1) : sentence;
+  return `${text}${opener.startsWith('What') ? '?' : '.'}`;
+}
+
+function toQueryRecord(planned: PlannedQuery, id: number): ToolQuery {
+  // Key order as in StableToolBench's test files.
+  return {
+    api_list: planned.offered,
+    query: planned.text,
+    'relevant APIs': planned.calls.map((c) => [c.api.entry.tool_name, c.api.entry.api_name] as [string, string]),
+    query_id: id,
+  };
+}
+
+/** The training conversation: each planned call made against the simulator, then Finish. */
+async function trajectory(simulator: OfflineSimulator, query: ToolQuery, planned: PlannedQuery): Promise<ToolLlamaConversation> {
+  const turns: ConversationTurn[] = [
+    { from: 'system', value: systemPromptFor(DEMO_PROMPT_TEMPLATE, query) },
+    { from: 'user', value: `\n${query.query}\nBegin!\n` },
+  ];
+  const facts: string[] = [];
+  for (const call of planned.calls) {
+    const fn = apiToFunction(call.api.entry).name;
+    const args = Object.fromEntries(call.api.params.map((p, i) => [p.name, call.values[i]]));
+    const actionInput = pythonJsonDumps(args);
+    turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${fn}\nAction Input: ${actionInput}` });
+    const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
+    turns.push({ from: 'function', value: observationText(reply) });
+    facts.push(`${call.api.topic}: ${replyFacts(String(reply.response))}.`);
+  }
+  const finish = pythonJsonDumps({ return_type: 'give_answer', final_answer: facts.join(' ') });
+  turns.push({ from: 'assistant', value: `\nThought: I have the answer.\nAction: Finish\nAction Input: ${finish}` });
+  return { id: `demo ${query.query_id}: ${query.query}`, conversations: turns };
+}
+
+/** `score 4521` from a reply `{'score': 4521, 'label': 'Kamor Tilun'}`: its number, which the answer cites. */
+function replyFacts(response: string): string {
+  const number = /'(\w+)': (\d+)/.exec(response);
+  if (number === null) throw new Error(`demo data: no number in the simulator's reply ${pythonRepr(response)}`);
+  return `${number[1]} ${number[2]}`;
+}
+
+/** Writes `train.json`, `tools.json` and `queries/<group>.json` under `dir`, each atomically. */
+export function writeDemoData(dir: string, data: DemoData): void {
+  mkdirSync(join(dir, 'queries'), { recursive: true });
+  writeJsonAtomic(join(dir, 'train.json'), data.train);
+  writeJsonAtomic(
+    join(dir, 'tools.json'),
+    data.tools.map((t) => ({ category_name: t.category, tool_name: t.name, held_out: t.heldOut, api_list: t.apis.map((a) => a.entry) })),
+  );
+  for (const group of DEMO_GROUPS) writeJsonAtomic(join(dir, 'queries', `${group}.json`), data.evalQueries[group]);
+}
+
+function writeJsonAtomic(path: string, value: unknown): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, path);
+}
+
+/**
+ * Texts for training the demo's BPE tokenizer: the training conversations as rendered (without
+ * `</s>`, a special token), never an eval query or a held-out tool.
+ */
+export function tokenizerCorpus(data: DemoData): string[] {
+  return data.train.map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
+}

@@ -1,0 +1,180 @@
+/**
+ * The demo's four stages, parameterised by its knobs so docs/demo.md's experiments run the same
+ * code as `npm run demo`: generate the data set, train a byte-level BPE tokenizer and a tiny OPT
+ * from random weights, fine-tune it with the ordinary trainer, evaluate it with the ordinary
+ * evaluation command line.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runEvalCli } from '../../src/eval/cli.js';
+import type { EvalSummary } from '../../src/eval/report.js';
+import { RESULTS_FILE, type QueryResult } from '../../src/eval/results.js';
+import { Gpu } from '../../src/kernels/device.js';
+import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/bpeTrainer.js';
+import { optConfig } from '../../src/model/config.js';
+import { OPTForCausalLM } from '../../src/model/opt.js';
+import { Tokenizer } from '../../src/model/tokenizer.js';
+import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
+import { formatDuration } from '../../src/train/progress.js';
+import { train, type TrainSummary } from '../../src/train/trainer.js';
+import { DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, writeDemoData, type DemoData, type DemoDataOptions } from './data.js';
+
+export interface DemoKnobs {
+  data: DemoDataOptions;
+  vocabSize: number;
+  model: { hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; ffnDim: number; maxPositionEmbeddings: number };
+  /** How the learned position embeddings start: HF's random normals, or sinusoids of the same scale. */
+  positionInit: 'random' | 'sinusoidal';
+  train: Pick<TrainOptions, 'lr' | 'epochs' | 'batchSize' | 'gradAccum' | 'schedule' | 'warmupSteps' | 'weightDecay' | 'maxLength' | 'lossOn' | 'packing'>;
+  eval: { maxNewTokens: number; maxSteps: number };
+}
+
+export interface DemoResult {
+  /** The held-out queries by group. */
+  evalQueries: DemoData['evalQueries'];
+  train: TrainSummary;
+  evalSummary: EvalSummary;
+  results: QueryResult[];
+  /** Share of the model's steps that parsed as Thought / Action / Action Input. */
+  parseRate: number;
+  seconds: { data: number; train: number; eval: number; total: number };
+}
+
+export async function runDemo(
+  knobs: DemoKnobs,
+  root: string,
+  log: (line: string) => void,
+  progressStream?: NodeJS.WriteStream,
+): Promise<DemoResult> {
+  const started = performance.now();
+  rmSync(root, { recursive: true, force: true });
+  const dirs = { data: join(root, 'data'), init: join(root, 'init'), train: join(root, 'train'), eval: join(root, 'eval') };
+
+  log(`\n== 1/4 generating the demo data set`);
+  const data = await generateDemoData(knobs.data);
+  writeDemoData(dirs.data, data);
+  const templateFile = join(dirs.data, 'prompt_template.txt');
+  writeFileSync(templateFile, DEMO_PROMPT_TEMPLATE);
+  const evalCount = Object.values(data.evalQueries).reduce((n, q) => n + q.length, 0);
+  const trainedTools = data.tools.filter((t) => !t.heldOut).length;
+  log(`${data.train.length} training trajectories over ${trainedTools} tools, ${evalCount} held-out queries in ${dirs.data} (${elapsedSince(started)})`);
+
+  log(`\n== 2/4 training a byte-level BPE tokenizer and a tiny OPT from random weights`);
+  await initialModel(knobs, data, dirs.init, log);
+  log(`(${elapsedSince(started)})`);
+  const dataSeconds = secondsSince(started);
+
+  log(`\n== 3/4 fine-tuning (${knobs.train.epochs} epoch${knobs.train.epochs === 1 ? '' : 's'} of SFT on whole trajectories)`);
+  const trainStarted = performance.now();
+  const options: TrainOptions = validateOptions({
+    ...DEFAULTS,
+    ...knobs.train,
+    model: dirs.init,
+    data: [join(dirs.data, 'train.json')],
+    out: dirs.train,
+    saveSteps: 0,
+    saveTotalLimit: 1,
+    seed: knobs.data.seed,
+    promptTemplate: templateFile,
+  });
+  // The evaluation loads the trained checkpoint on a device of its own.
+  const gpu = await Gpu.create();
+  let summary: TrainSummary;
+  try {
+    summary = await train(options, { gpu, log, ...(progressStream ? { progressStream } : {}) }, null);
+  } finally {
+    gpu.destroy();
+  }
+  const trainSeconds = secondsSince(trainStarted);
+
+  log(`\n== 4/4 evaluating on held-out queries (ReAct loop, offline tool simulator, rule judge)`);
+  const evalStarted = performance.now();
+  const code = await runEvalCli([
+    '--model', summary.checkpoint,
+    '--queries', join(dirs.data, 'queries'),
+    '--env', 'offline',
+    '--judge', 'rules',
+    '--out', dirs.eval,
+    '--fresh',
+    '--no-baselines',
+    '--stop-after-action-input',
+    '--max-new-tokens', String(knobs.eval.maxNewTokens),
+    '--max-steps', String(knobs.eval.maxSteps),
+    '--batch-size', String(evalCount),
+  ]);
+  if (code !== 0) throw new Error(`the evaluation exited with code ${code}`);
+  const evalSummary = JSON.parse(readFileSync(join(dirs.eval, 'summary.json'), 'utf8')) as EvalSummary;
+  const results = readFileSync(join(dirs.eval, RESULTS_FILE), 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as QueryResult);
+  const steps = results.flatMap((r) => r.trajectory.steps);
+  return {
+    evalQueries: data.evalQueries,
+    train: summary,
+    evalSummary,
+    results,
+    parseRate: steps.filter((s) => s.parsed).length / Math.max(1, steps.length),
+    seconds: { data: dataSeconds, train: trainSeconds, eval: secondsSince(evalStarted), total: secondsSince(started) },
+  };
+}
+
+/** A BPE tokenizer trained on the training conversations, and a randomly initialised OPT, saved to `dir`. */
+async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, log: (line: string) => void): Promise<void> {
+  const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens });
+  const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
+  const config = optConfig({
+    ...knobs.model,
+    // A multiple of 8 keeps the LM head's matmul on whole tiles; the extra rows are never targets.
+    vocabSize: Math.ceil(tokenizer.vocabSize / 8) * 8,
+    wordEmbedProjDim: knobs.model.hiddenSize,
+    doLayerNormBefore: true,
+    dropout: 0,
+    attentionDropout: 0,
+    padTokenId: tokenizer.padId,
+    bosTokenId: tokenizer.bosId,
+    eosTokenId: tokenizer.eosId,
+  });
+  const gpu = await Gpu.create();
+  try {
+    const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
+    if (knobs.positionInit === 'sinusoidal') {
+      const positions = model.namedParameters().find(([name]) => name.endsWith('embed_positions.weight'))![1];
+      gpu.write(positions.data.buffer, sinusoids(positions.shape[0]!, positions.shape[1]!, config.initStd));
+    }
+    log(
+      `vocabulary ${tokenizer.vocabSize}, OPT with ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, ` +
+        `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${config.maxPositionEmbeddings}`,
+    );
+    await model.save(dir, { tokenizer });
+    model.dispose();
+  } finally {
+    gpu.destroy();
+  }
+}
+
+/**
+ * Transformer sinusoids (sin and cos of position / 10000^(2i/C)), scaled so their standard
+ * deviation is `std` like the token embeddings'. A position's neighbours are then a fixed linear
+ * map away, which attention can use from the first step.
+ */
+function sinusoids(rows: number, C: number, std: number): Float32Array {
+  const out = new Float32Array(rows * C);
+  const scale = std * Math.SQRT2;
+  for (let p = 0; p < rows; p++) {
+    for (let i = 0; i < C / 2; i++) {
+      const angle = p / 10000 ** ((2 * i) / C);
+      out[p * C + 2 * i] = scale * Math.sin(angle);
+      out[p * C + 2 * i + 1] = scale * Math.cos(angle);
+    }
+  }
+  return out;
+}
+
+function secondsSince(t: number): number {
+  return (performance.now() - t) / 1000;
+}
+
+function elapsedSince(t: number): string {
+  return formatDuration(secondsSince(t));
+}

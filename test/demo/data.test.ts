@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { runChain } from '../../src/eval/agentLoop.js';
+import { OfflineSimulator } from '../../src/eval/envs/offline.js';
+import { judgeByRules } from '../../src/eval/judges/rules.js';
+import type { Policy, PolicyRequest } from '../../src/eval/policy.js';
+import { PolicyBatcher } from '../../src/eval/policyBatcher.js';
+import { parseToolInput } from '../../src/eval/envs/environment.js';
+import { apiToFunction, type ToolQuery } from '../../src/toolbench/functions.js';
+import { renderConversation, renderInferencePrompt } from '../../src/toolbench/render.js';
+import { CATEGORY_TOPICS, HELD_OUT_CATEGORIES } from '../../scripts/demo/catalogue.js';
+import { DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, type DemoData } from '../../scripts/demo/data.js';
+
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, denseTraining: true };
+const data: DemoData = await generateDemoData(options);
+const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
+const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
+const heldOut = new Set(data.tools.filter((t) => t.heldOut).map((t) => t.name));
+const toolsOf = (q: ToolQuery) => [...new Set(q['relevant APIs'].map(([tool]) => tool))];
+
+/** Answers each model call with the next assistant turn of a training conversation. */
+class TranscriptPolicy implements Policy {
+  readonly description = 'transcript';
+  readonly maxBatch = 1;
+  readonly prompts: string[] = [];
+  constructor(private readonly turns: string[]) {}
+  async complete(requests: PolicyRequest[]) {
+    return requests.map((r) => {
+      this.prompts.push(renderInferencePrompt(r.messages, 'training'));
+      return { ok: true as const, text: this.turns[r.callIndex]! };
+    });
+  }
+}
+
+describe('the demo data set', () => {
+  it('is the same for the same seed and differs for another', async () => {
+    expect(await generateDemoData(options)).toEqual(data);
+    expect((await generateDemoData({ ...options, seed: 8 })).train).not.toEqual(data.train);
+  });
+
+  it('builds each group as docs/demo.md says', () => {
+    for (const g of DEMO_GROUPS) expect(data.evalQueries[g].length).toBe(options.evalQueriesPerGroup);
+    for (const { group, q } of evalQueries) {
+      const tools = toolsOf(q);
+      const categories = new Set(tools.map((t) => categoryOf.get(t)));
+      // Choosing among at least three functions, and at least two arguments to fill from the query.
+      expect(q.api_list.length).toBeGreaterThanOrEqual(3);
+      const args = q.api_list.filter((a) => q['relevant APIs'].some(([t, n]) => t === a.tool_name && n === a.api_name));
+      expect(args.reduce((n, a) => n + a.required_parameters.length, 0)).toBeGreaterThanOrEqual(2);
+      if (group.startsWith('G1')) expect(tools.length).toBe(1);
+      if (group.startsWith('G2')) expect([tools.length, categories.size]).toEqual([2, 1]);
+      if (group.startsWith('G3')) expect([tools.length, categories.size]).toEqual([2, 2]);
+      const unseenCategory = [...categories].every((c) => HELD_OUT_CATEGORIES.includes(c!));
+      if (group.endsWith('_category')) expect(unseenCategory).toBe(true);
+      if (group === 'G1_tool') expect([heldOut.has(tools[0]!), unseenCategory]).toEqual([true, false]);
+      if (group.endsWith('_instruction')) expect(tools.some((t) => heldOut.has(t))).toBe(false);
+    }
+    expect(Object.keys(CATEGORY_TOPICS)).toEqual(expect.arrayContaining([...HELD_OUT_CATEGORIES]));
+  });
+
+  it('never trains on an eval query text or a held-out tool', () => {
+    const evalTexts = new Set(evalQueries.map(({ q }) => q.query));
+    expect(data.trainQueries.filter((q) => evalTexts.has(q.query) || q.api_list.some((a) => heldOut.has(a.tool_name)))).toEqual([]);
+    const heldOutFunctions = data.tools.filter((t) => t.heldOut).flatMap((t) => t.apis.map((a) => apiToFunction(a.entry).name));
+    const leaks = data.train.filter((conv) => heldOutFunctions.some((name) => conv.conversations[0]!.value.includes(`${name}(`)));
+    expect(heldOutFunctions.length).toBeGreaterThan(0);
+    expect(leaks).toEqual([]);
+  });
+
+  it('fills every argument from the query and cites the observations in the answer', () => {
+    data.train.slice(0, 100).forEach((conv, i) => {
+      const query = data.trainQueries[i]!;
+      const calls = conv.conversations.filter((t) => t.from === 'assistant').slice(0, -1);
+      expect(calls.length).toBe(query['relevant APIs'].length);
+      for (const call of calls) {
+        const args = parseToolInput(call.value.split('Action Input: ')[1]!)!;
+        for (const value of Object.values(args)) expect(query.query).toContain(String(value));
+      }
+      const answer = conv.conversations.at(-1)!.value;
+      for (const obs of conv.conversations.filter((t) => t.from === 'function')) {
+        const number = /'\w+': (\d+)/.exec(obs.value)![1]!;
+        expect(answer).toContain(number);
+      }
+    });
+  });
+
+  it('replays through the evaluation: the same prompts as the training text, and Solved by the rule judge', async () => {
+    for (let i = 0; i < 30; i++) {
+      const conv = data.train[i]!;
+      const query = data.trainQueries[i]!;
+      const turns = conv.conversations.filter((t) => t.from === 'assistant').map((t) => t.value);
+      const policy = new TranscriptPolicy(turns);
+      const settings = { template: DEMO_PROMPT_TEMPLATE, env: new OfflineSimulator(), batcher: new PolicyBatcher(policy), nameMatch: 'suffix' as const, maxSteps: 6 };
+      const trajectory = await runChain({ query, category: 'G1_instruction' }, settings);
+      const text = renderConversation(conv, { lossOn: 'assistant' }).text;
+      // Each prompt the agent builds is exactly the training text up to that assistant turn.
+      for (const prompt of policy.prompts) expect(text.startsWith(prompt)).toBe(true);
+      expect(policy.prompts.length).toBe(turns.length);
+      expect(judgeByRules(query, trajectory).label).toBe('Solved');
+    }
+  });
+});
