@@ -57,8 +57,12 @@ if [ "$codename" = bookworm ]; then
     # Reuse the mirror the machine already uses for bookworm.
     mirror=$( (grep -rhE '^(deb |URIs:)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) \
       | grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ' || true)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    say "adding bookworm-backports from $mirror"
+    if [ -z "$mirror" ]; then
+      say "no Debian mirror found in apt's sources (/etc/apt/sources.list, /etc/apt/sources.list.d/):"
+      say "add a line 'deb <your bookworm mirror> bookworm-backports main' to $list, then run this again"
+      exit 1
+    fi
+    say "adding bookworm-backports from $mirror (the mirror apt already uses for bookworm)"
     echo "deb $mirror bookworm-backports main" > "$list"
   fi
   apt-get update -qq
