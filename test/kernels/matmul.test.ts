@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul.js';
-import { dim, seededValues } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -143,7 +143,7 @@ for (const variant of variants) {
         skip(ctx);
         const small = fc.tuple(caseArb(layout, 8), fc.boolean()).map(([c, bF16]) => ({ ...c, bF16 }));
         const arb = gemv ? fc.oneof({ weight: 3, arbitrary: small }, { weight: 1, arbitrary: caseArb(layout, 20) }) : caseArb(layout);
-        await fc.assert(fc.asyncProperty(arb, (c) => check(c, variant)), { numRuns: gemv ? 24 : 12 });
+        await fc.assert(fc.asyncProperty(arb, (c) => check(c, variant)), { numRuns: draws(gemv ? 24 : 12) });
       });
 
       it(`${layout}: fixed cases (plain, bias+relu, accumulate with alpha, batched with offsets)`, async (ctx) => {
@@ -308,7 +308,7 @@ describe('biasGrad', () => {
           for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[j] += dY[i * N + j];
           expectClose(await run(dY, start, M, N), want, TOLERANCE.f32Reduction, `biasGrad M=${M} N=${N}`);
         }),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 
