@@ -3,16 +3,18 @@ import { u32Params } from './params.js';
 
 /**
  * The subgroup size kernels may build on. Kernels that make a workgroup one subgroup (lavapipe's
- * memory-bound layout, the subgroup matmul) need every pipeline to run with one known size, and a
- * workgroup of that many invocations to be exactly one subgroup with lanes 0..lanes-1.
+ * memory-bound layout, the subgroup matmul) need a workgroup of that many invocations to run as
+ * exactly one subgroup, lanes 0..lanes-1.
  *
- * What an adapter reports is not enough: lavapipe reports LP_NATIVE_VECTOR_WIDTH / 32 lanes, but
- * gallivm builds compute shaders at most 512 bits wide, so with 1024 or 2048 it reports 32 or 64
- * while every subgroup has 16 lanes (subgroup_size still reads 32 or 64 in the shader, and
- * subgroupAdd sums 16 values). So Gpu.create runs a probe dispatch and keeps what it measured.
+ * What an adapter reports is not enough. lavapipe reports LP_NATIVE_VECTOR_WIDTH / 32 lanes, but
+ * chooses each shader's SIMD width itself, at most 16 lanes: with 1024 or 2048 bits it reports 32
+ * or 64 while a workgroup of 32 runs as two subgroups of 16 (subgroup_size still reads 32 or 64 in
+ * the shader, and subgroupAdd sums 16 values). So Gpu.create probes for the widest workgroup, up
+ * to the reported size, that runs as one subgroup, and the kernels' tests at every width
+ * (.ci/run) hold the kernels' own shaders to it.
  */
 export interface SubgroupWidth {
-  /** Lanes per subgroup in every pipeline, or null when no kernel may assume a size. */
+  /** Lanes a workgroup may have and still run as one subgroup, or null when no kernel may assume a size. */
   lanes: number | null;
   /** Why `lanes` is what it is: shown with KILN_VERBOSE and in the refusals that follow from it. */
   why: string;
@@ -27,9 +29,8 @@ export interface ReportedSubgroups {
 }
 
 /**
- * The size kernels may assume, from what the adapter reports and what probeSubgroupLanes saw for
- * a workgroup of `maxSize` invocations (`measured`; null when it saw subgroups of different sizes
- * or lanes out of order, or did not run).
+ * The size kernels may assume, from what the adapter reports and what probeSubgroupLanes found
+ * from `maxSize` down (`measured`; null when no workgroup ran as one subgroup, or no probe ran).
  */
 export function decideSubgroupWidth(r: ReportedSubgroups, measured: number | null): SubgroupWidth {
   const reported = `the adapter reports subgroups of ${r.minSize === r.maxSize ? r.maxSize : `${r.minSize} to ${r.maxSize}`} lanes`;
@@ -37,14 +38,14 @@ export function decideSubgroupWidth(r: ReportedSubgroups, measured: number | nul
   if (r.minSize !== r.maxSize) {
     return { lanes: null, why: `${reported}: the driver picks each pipeline's size, so no kernel may assume one` };
   }
-  if (measured === null) return { lanes: null, why: `${reported}, but a workgroup of ${r.maxSize} did not split into equal subgroups with lanes in order` };
   if (measured === r.maxSize) return { lanes: measured, why: `${reported}, and a workgroup of ${measured} ran as one subgroup` };
-  // A software rasterizer's width is fixed when it compiles, the same for every shader; a hardware
-  // driver that misreports its size gives no such assurance.
+  if (measured === null) return { lanes: null, why: `${reported}, but no workgroup of 4 to ${r.maxSize} invocations ran as one subgroup` };
+  // A software rasterizer's split is its compiler's choice, which CI's runs at each vector width
+  // test; a hardware driver that misreports its size gives no such assurance.
   if (r.isSoftware && measured >= 4 && r.maxSize % measured === 0) {
-    return { lanes: measured, why: `${reported}, but runs subgroups of ${measured} (a workgroup of ${r.maxSize} split into ${r.maxSize / measured})` };
+    return { lanes: measured, why: `${reported}, but a workgroup of ${r.maxSize} split into subgroups; one of ${measured} ran as one subgroup` };
   }
-  return { lanes: null, why: `${reported}, but a workgroup of ${r.maxSize} ran as subgroups of ${measured}` };
+  return { lanes: null, why: `${reported}, but only a workgroup of ${measured} ran as one subgroup` };
 }
 
 // Per invocation: the lanes subgroupAdd counts in its subgroup, and its subgroup_invocation_id.
@@ -60,16 +61,18 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_
 }`;
 
 /**
- * The lanes per subgroup of a workgroup of `size` invocations, if a workgroup of that many lanes
- * in turn runs as one subgroup, else null. Kernels that rely on subgroups make a workgroup exactly
- * one subgroup, so that is what must hold. (lavapipe chooses a pipeline's width from its workgroup
- * size too: at 256-bit vectors it reports 8 lanes, and runs a workgroup of 8 as one subgroup, but
- * one of 32 as two subgroups of 16.)
+ * The widest workgroup, from `size` down by halves to 4 invocations, that runs as one subgroup
+ * (null if none does). Kernels that rely on subgroups make a workgroup exactly one subgroup, so
+ * that is what must hold. lavapipe picks each shader's width itself, from the vector width and
+ * the shader: at 2048-bit vectors it reports 64 lanes, runs this probe's workgroup of 64 as 16
+ * subgroups of 4 and one of 32 as two of 16, and one of 16 as one subgroup
+ * (docs/subgroup-sizes.md). The kernels' own tests at each width are what certify them.
  */
 export async function probeSubgroupLanes(gpu: Gpu, size: number): Promise<number | null> {
-  const lanes = await measureSubgroupLanes(gpu, size);
-  if (lanes === null || lanes === size) return lanes;
-  return (await measureSubgroupLanes(gpu, lanes)) === lanes ? lanes : null;
+  for (let lanes = size; lanes >= 4; lanes /= 2) {
+    if ((await measureSubgroupLanes(gpu, lanes)) === lanes) return lanes;
+  }
+  return null;
 }
 
 /** Lanes per subgroup in a workgroup of `size` invocations, if every subgroup has as many, lanes in order. */
