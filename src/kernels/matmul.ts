@@ -182,15 +182,16 @@ export function subgroupMatmulWgsl(s: MatmulShape, TM: number, SG: number, CV: n
   // in the scalar shader or for tn (whose vec4s run along M and N).
   const tail: string[] = [];
   for (const v of V) tail.push(`let bT_${v} = ${nt ? `vec4f(${C4.map((c) => `B[bRow${v}_${c} + k]`).join(', ')})` : bK(v, 'k')};`);
+  // aT, not a: a0 is batch item 0's offset into A, which a second lane slot (JA = 2 at 4 lanes) reads.
   if (tn) {
-    for (let j = 0; j < JA; j++) tail.push(`let a${j} = ${aTn(j, 'k')};`);
+    for (let j = 0; j < JA; j++) tail.push(`let aT${j} = ${aTn(j, 'k')};`);
     for (let g = 0; g < TM / 4; g++) {
-      tail.push(`let s${g} = subgroupBroadcast(a${Math.floor(g / SG)}, ${g % SG}u);`);
+      tail.push(`let s${g} = subgroupBroadcast(aT${Math.floor(g / SG)}, ${g % SG}u);`);
       for (const e of C4) tail.push(...fmaRow(4 * g + e, `s${g}[${e}]`, 'T'));
     }
   } else {
-    for (let j = 0; j < JA; j++) tail.push(`let a${j} = A[aRow${j} + k];`);
-    for (let r = 0; r < TM; r++) tail.push(...fmaRow(r, `subgroupBroadcast(a${Math.floor(r / SG)}, ${r % SG}u)`, 'T'));
+    for (let j = 0; j < JA; j++) tail.push(`let aT${j} = A[aRow${j} + k];`);
+    for (let r = 0; r < TM; r++) tail.push(...fmaRow(r, `subgroupBroadcast(aT${Math.floor(r / SG)}, ${r % SG}u)`, 'T'));
   }
   const tailLoop = s.vec && !tn ? '' : `for (var k = K4; k < p.K; k++) {\n    ${tail.join('\n    ')}\n  }`;
   const stores: string[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/kernels/device.js';
-import { subgroupMatmulLanes, SUBGROUP_MATMUL_LANES } from '../../src/kernels/matmul.js';
+import { subgroupMatmulLanes, subgroupMatmulWgsl, SUBGROUP_MATMUL_LANES, SUBGROUP_TM } from '../../src/kernels/matmul.js';
 import { CPU_LAYOUT_LANES, memoryBoundShape } from '../../src/kernels/streaming.js';
 import { checkLanes, decideSubgroupWidth, measureSubgroupLanes, type ReportedSubgroups } from '../../src/kernels/subgroupWidth.js';
 import { useGpu } from '../helpers/gpu.js';
@@ -81,5 +81,22 @@ describe('the variant choices check the subgroup sizes each kernel supports', ()
     expect(wide.ok ? '' : wide.why).toMatch(/supports subgroups of 4, 8, 16, 32 lanes, not 64/);
     const varying = subgroupMatmulLanes(fakeGpu(hardware(16, 32), null));
     expect(varying.ok ? '' : varying.why).toMatch(/16 to 32 lanes/);
+  });
+
+  it('the subgroup matmul compiles at every size it supports, those this device cannot run included', async (ctx) => {
+    const g = gpu();
+    if (!g.features.subgroups) {
+      ctx.skip('the device has no subgroups feature');
+      return;
+    }
+    for (const SG of SUBGROUP_MATMUL_LANES) {
+      for (const layout of ['nn', 'nt', 'tn'] as const) {
+        for (const vec of [true, false]) {
+          const module = g.device.createShaderModule({ code: subgroupMatmulWgsl({ layout, vec }, vec ? SUBGROUP_TM : SG, SG, 1) });
+          const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
+          expect(errors.map((m) => m.message), `SG=${SG} ${layout} vec=${vec}`).toEqual([]);
+        }
+      }
+    }
   });
 });
