@@ -48,8 +48,9 @@ export function memoryBoundShape(gpu: Gpu): MemoryBoundShape {
 export const CPU_LAYOUT_LANES = [4, 8, 16, 32, 64] as const;
 
 function cpuShape(gpu: Gpu, subgroups: boolean): MemoryBoundShape {
-  // A workgroup is one subgroup of the size the probe confirmed (subgroupWidth.ts): 8 lanes on
-  // AVX2, 16 on AVX-512. Without one the layout keeps 8 lanes and reduces in workgroup memory.
+  // A workgroup is one subgroup of the size the probe confirmed (subgroupWidth.ts): 8 lanes at
+  // lavapipe's default 256-bit vectors, 16 at 512 bits and above. Without one the layout keeps 8
+  // lanes and reduces in workgroup memory.
   const width = checkLanes("the 'cpu' memory-bound layout", CPU_LAYOUT_LANES, gpu.subgroupWidth);
   return { kind: 'cpu', lanes: width.ok ? width.lanes : 8, perLane: 128, subgroupReduce: subgroups && width.ok };
 }
