@@ -162,7 +162,8 @@ const VARIANTS: Variant[] = (process.argv[3] ?? 'rows,1,8,1;rows,2,8,1;rows,4,8,
   });
 
 const gpu = await Gpu.create();
-const SG = gpu.adapter.subgroupMinSize;
+const SG = gpu.subgroupWidth.lanes;
+if (SG === null) throw new Error(`gemvVariants: ${gpu.subgroupWidth.why}`);
 const rows: BenchRow[] = [];
 const target = gpuTarget(gpu);
 for (const [N, K] of SHAPES) {

@@ -40,7 +40,7 @@ log("Dawn's robustness:");
 rows.push(...(await robustnessBench(gpu, log)));
 log('dispatch overhead:');
 rows.push(...(await dispatchBench(gpu, log)));
-const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.adapter.subgroupMinSize}, Dawn robustness ${gpu.adapter.robustness ? 'on' : 'off'}`;
+const device = `${gpu.adapter.description} (${gpu.adapter.device}${gpu.adapter.isSoftware ? ', software' : ''}), subgroup size ${gpu.subgroupWidth.lanes ?? 'unknown'}, Dawn robustness ${gpu.adapter.robustness ? 'on' : 'off'}`;
 log(`device: ${device}; LP_NATIVE_VECTOR_WIDTH=${process.env.LP_NATIVE_VECTOR_WIDTH ?? '(unset)'}`);
 for (const [name, family] of FAMILIES) {
   log(`${name}:`);

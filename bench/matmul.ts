@@ -1,6 +1,6 @@
 import { create } from 'webgpu';
 import type { Gpu } from '../src/kernels/device.js';
-import { matmul, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul.js';
+import { matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { f32ToF16Bits } from '../src/model/dtypes.js';
 import { matmulRef } from '../test/reference/matmul.js';
@@ -30,7 +30,7 @@ const BYTES_PER_BATCH = 1e9;
 const FLOPS_PER_BATCH = 6e9;
 
 function variantsOf(gpu: Gpu): MatmulVariant[] {
-  return gpu.features.subgroups && gpu.adapter.subgroupMinSize === gpu.adapter.subgroupMaxSize
+  return subgroupMatmulLanes(gpu).ok
     ? ['subgroup', 'subgroup-nt', 'tiled', 'gemv']
     : ['tiled', 'gemv'];
 }

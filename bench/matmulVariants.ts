@@ -1,5 +1,5 @@
 import { Gpu } from '../src/kernels/device.js';
-import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
+import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulLanes, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
 import { Params } from '../src/kernels/params.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
@@ -29,8 +29,9 @@ const ceiling = process.argv.includes('--ceiling');
 const roundsAt = process.argv.indexOf('--rounds');
 const rounds = roundsAt >= 0 ? Number(process.argv[roundsAt + 1]) : 3;
 const gpu = await Gpu.create();
-const SG = gpu.adapter.subgroupMinSize;
-if (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize) throw new Error('matmulVariants: needs subgroups of one fixed size');
+const subgroupLanes = subgroupMatmulLanes(gpu);
+if (!subgroupLanes.ok) throw new Error(`matmulVariants: ${subgroupLanes.why}`);
+const SG = subgroupLanes.lanes;
 if ([M, K, N].some((x) => x % 4 !== 0)) throw new Error('matmulVariants: M, K, N must be multiples of 4 (the vec4 shader)');
 const a = seededValues(M * K, 1);
 const b = seededValues(K * N, 2);

@@ -38,7 +38,7 @@ const reps = Number(arg('--reps') ?? 1);
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const gpu = await Gpu.create();
-log(`device: ${gpu.adapter.description}, subgroup size ${gpu.adapter.subgroupMinSize}`);
+log(`device: ${gpu.adapter.description}, subgroup size ${gpu.subgroupWidth.lanes ?? 'unknown'}`);
 const rows: BenchRow[] = [];
 for (let r = 0; r < reps; r++) {
   rows.push(...(await copyBench(gpu, log)));

@@ -8,6 +8,7 @@ import { PipelineCache } from './pipelines.js';
 import { KernelProfiler, type KernelTime } from './profiler.js';
 import { CommandBatch, type Dispatch } from './commands.js';
 import { waitForDawn } from './waiting.js';
+import { decideSubgroupWidth, probeSubgroupLanes, type SubgroupWidth } from './subgroupWidth.js';
 
 /** What the device granted, so kernels can pick variants; every optional path has a fallback. */
 export interface GpuFeatures {
@@ -115,6 +116,7 @@ export class Gpu {
   private readonly batch: CommandBatch;
   private lostReason: string | null = null;
   private destroyed = false;
+  private probedSubgroupWidth: SubgroupWidth = { lanes: null, why: 'not probed yet' };
 
   private constructor(readonly device: GPUDevice, adapter: AdapterSummary) {
     this.adapter = adapter;
@@ -211,14 +213,33 @@ export class Gpu {
     }
     const device = await adapter.requestDevice({ requiredFeatures, requiredLimits, label: 'kiln' });
     const gpu = new Gpu(device, summary);
+    try {
+      gpu.probedSubgroupWidth = await gpu.probeSubgroupWidth();
+    } catch (e) {
+      gpu.destroy();
+      throw e;
+    }
     if (opts.verbose ?? envFlag('KILN_VERBOSE')) {
       process.stderr.write(
         `kiln: adapter ${description}${summary.isSoftware ? ' (software)' : ''}; Dawn robustness ${robustness ? 'on' : 'off'}; features ` +
           `[${requiredFeatures.join(', ') || 'none'}]; subgroup size ${summary.subgroupMinSize}-${summary.subgroupMaxSize}; ` +
+          `kernels assume ${gpu.subgroupWidth.lanes === null ? 'no subgroup size' : `subgroups of ${gpu.subgroupWidth.lanes} lanes`} (${gpu.subgroupWidth.why}); ` +
           `maxStorageBufferBindingSize ${gpu.limits.maxStorageBufferBindingSize}\n`,
       );
     }
     return gpu;
+  }
+
+  /** The subgroup size kernels may build on (subgroupWidth.ts), measured when the device was made. */
+  get subgroupWidth(): SubgroupWidth {
+    return this.probedSubgroupWidth;
+  }
+
+  private async probeSubgroupWidth(): Promise<SubgroupWidth> {
+    const { subgroupMinSize: minSize, subgroupMaxSize: maxSize, isSoftware } = this.adapter;
+    const reported = { feature: this.features.subgroups, minSize, maxSize, isSoftware };
+    const probe = reported.feature && minSize === maxSize && maxSize >= 1 && maxSize <= this.limits.maxComputeInvocationsPerWorkgroup;
+    return decideSubgroupWidth(reported, probe ? await probeSubgroupLanes(this, maxSize) : null);
   }
 
   /** Compiles (once) and returns the pipeline for this WGSL source, entry point and override constants. */

@@ -3,6 +3,7 @@ import { f16ToF32 } from './casts.js';
 import { grid1d, Params, u32Params } from './params.js';
 import { memoryBoundShape } from './streaming.js';
 import { canTranspose, transpose } from './matmulTranspose.js';
+import { checkLanes } from './subgroupWidth.js';
 
 /** Which operand is stored transposed: 'nn' A[M,K]·B[K,N]; 'nt' A[M,K]·B[N,K]ᵀ; 'tn' A[K,M]ᵀ·B[K,N]. */
 export type MatmulLayout = 'nn' | 'nt' | 'tn';
@@ -181,15 +182,16 @@ export function subgroupMatmulWgsl(s: MatmulShape, TM: number, SG: number, CV: n
   // in the scalar shader or for tn (whose vec4s run along M and N).
   const tail: string[] = [];
   for (const v of V) tail.push(`let bT_${v} = ${nt ? `vec4f(${C4.map((c) => `B[bRow${v}_${c} + k]`).join(', ')})` : bK(v, 'k')};`);
+  // aT, not a: a0 is batch item 0's offset into A, which a second lane slot (JA = 2 at 4 lanes) reads.
   if (tn) {
-    for (let j = 0; j < JA; j++) tail.push(`let a${j} = ${aTn(j, 'k')};`);
+    for (let j = 0; j < JA; j++) tail.push(`let aT${j} = ${aTn(j, 'k')};`);
     for (let g = 0; g < TM / 4; g++) {
-      tail.push(`let s${g} = subgroupBroadcast(a${Math.floor(g / SG)}, ${g % SG}u);`);
+      tail.push(`let s${g} = subgroupBroadcast(aT${Math.floor(g / SG)}, ${g % SG}u);`);
       for (const e of C4) tail.push(...fmaRow(4 * g + e, `s${g}[${e}]`, 'T'));
     }
   } else {
-    for (let j = 0; j < JA; j++) tail.push(`let a${j} = A[aRow${j} + k];`);
-    for (let r = 0; r < TM; r++) tail.push(...fmaRow(r, `subgroupBroadcast(a${Math.floor(r / SG)}, ${r % SG}u)`, 'T'));
+    for (let j = 0; j < JA; j++) tail.push(`let aT${j} = A[aRow${j} + k];`);
+    for (let r = 0; r < TM; r++) tail.push(...fmaRow(r, `subgroupBroadcast(aT${Math.floor(r / SG)}, ${r % SG}u)`, 'T'));
   }
   const tailLoop = s.vec && !tn ? '' : `for (var k = K4; k < p.K; k++) {\n    ${tail.join('\n    ')}\n  }`;
   const stores: string[] = [];
@@ -393,6 +395,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) lid:
 export const SUBGROUP_TM = 32;
 export const SUBGROUP_CV = 1;
 
+// The subgroup sizes subgroupMatmulWgsl takes: a workgroup is one subgroup, and the vec4 shader's
+// TM rows of A are spread over the lanes TM / SG to a lane, so SG must divide SUBGROUP_TM (the
+// scalar shader's TM is SG itself). At 64 lanes 'tiled' runs instead.
+export const SUBGROUP_MATMUL_LANES = [4, 8, 16, 32] as const;
+
+/** The subgroup size the 'subgroup' variants compile for on this device, or why they cannot run. */
+export function subgroupMatmulLanes(gpu: Gpu): { ok: true; lanes: number } | { ok: false; why: string } {
+  return checkLanes('the subgroup matmul', SUBGROUP_MATMUL_LANES, gpu.subgroupWidth);
+}
+
 // The gemv kernel serves M <= GEMV_MAX_M by default, compiled for the smallest MT in GEMV_MT
 // holding M (more rows take more workgroups along y, each streaming B again). Rows of B per
 // invocation R: measured in bench/gemvVariants.ts at MT = 1 on lavapipe (CPU-time estimates, the
@@ -431,8 +443,8 @@ function source(key: string, make: () => string): string {
 
 function defaultVariant(gpu: Gpu, layout: MatmulLayout, M: number, N: number, K: number): MatmulVariant {
   if (layout === 'nt' && M <= GEMV_MAX_M) return 'gemv';
-  const { isSoftware, subgroupMinSize: lo, subgroupMaxSize: hi } = gpu.adapter;
-  if (!(gpu.features.subgroups && isSoftware && lo === hi && lo >= 4 && SUBGROUP_TM % lo === 0)) return 'tiled';
+  // Only lavapipe runs the subgroup kernel faster than 'tiled'; anywhere, it needs a size it supports.
+  if (!(gpu.adapter.isSoftware && subgroupMatmulLanes(gpu).ok)) return 'tiled';
   const copy = layout === 'tn' ? M * N >= RELAYOUT_TN_MIN_MN : layout === 'nn' && K >= RELAYOUT_NN_MIN_K;
   return copy ? 'subgroup-nt' : 'subgroup';
 }
@@ -500,10 +512,9 @@ export function matmul(gpu: Gpu, args: MatmulArgs): void {
     gpu.release(wide);
     return;
   }
-  const SG = gpu.adapter.subgroupMinSize;
-  if (variant.startsWith('subgroup') && (!gpu.features.subgroups || SG !== gpu.adapter.subgroupMaxSize || SUBGROUP_TM % SG !== 0)) {
-    throw new Error(`kiln: matmul variant '${variant}' needs the subgroups feature and one subgroup size dividing ${SUBGROUP_TM}`);
-  }
+  const lanes = subgroupMatmulLanes(gpu);
+  if (variant.startsWith('subgroup') && !lanes.ok) throw new Error(`kiln: ${lanes.why}`);
+  const SG = lanes.ok ? lanes.lanes : 0;
   if (variant === 'subgroup-nt') {
     relayoutToNt(gpu, args);
     return;

@@ -1,5 +1,6 @@
 import type { Gpu } from './device.js';
 import { grid1d } from './params.js';
+import { checkLanes } from './subgroupWidth.js';
 
 /**
  * How the memory-bound kernels (elementwise, embedding, reductions, AdamW, layer norm,
@@ -41,12 +42,17 @@ export function memoryBoundShape(gpu: Gpu): MemoryBoundShape {
   return cpuShape(gpu, gpu.features.subgroups);
 }
 
+// The subgroup sizes the 'cpu' layout's subgroup reductions take: laneSum and laneMax are one
+// subgroupAdd or subgroupMax over a workgroup that is exactly one subgroup, at any of these sizes;
+// the workgroup-memory tree needs a power of two.
+export const CPU_LAYOUT_LANES = [4, 8, 16, 32, 64] as const;
+
 function cpuShape(gpu: Gpu, subgroups: boolean): MemoryBoundShape {
-  // Subgroup size 8 on AVX2, 16 with LP_NATIVE_VECTOR_WIDTH=512; unknown sizes fall back to 8 lanes
-  // and workgroup-memory reductions (a subgroup might then be smaller than the workgroup).
-  const size = gpu.adapter.subgroupMaxSize;
-  const known = size >= 4 && size <= 64 && size === gpu.adapter.subgroupMinSize;
-  return { kind: 'cpu', lanes: known ? size : 8, perLane: 128, subgroupReduce: subgroups && known };
+  // A workgroup is one subgroup of the size the probe confirmed (subgroupWidth.ts): 8 lanes at
+  // lavapipe's default 256-bit vectors, 16 at 512 bits and above. Without one the layout keeps 8
+  // lanes and reduces in workgroup memory.
+  const width = checkLanes("the 'cpu' memory-bound layout", CPU_LAYOUT_LANES, gpu.subgroupWidth);
+  return { kind: 'cpu', lanes: width.ok ? width.lanes : 8, perLane: 128, subgroupReduce: subgroups && width.ok };
 }
 
 /**

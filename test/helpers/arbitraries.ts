@@ -36,3 +36,12 @@ export function seededValues(n: number, seed: number, amplitude = 1): Float32Arr
   }
   return out;
 }
+
+/**
+ * Draws per property: `n`, or KILN_PROPERTY_DRAWS when that is set and smaller. CI's extra runs at
+ * other subgroup sizes (.ci/run) take fewer draws to stay within minutes; `npm test` takes all.
+ */
+export function draws(n: number): number {
+  const cap = Number(process.env.KILN_PROPERTY_DRAWS);
+  return Number.isInteger(cap) && cap >= 1 ? Math.min(n, cap) : n;
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { adamw } from '../../src/kernels/adamw.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -44,7 +44,7 @@ forEachMemoryBoundVariant(gpu, () => {
           lr: fc.constantFrom(1e-3, 3e-5, 0.1),
         }),
       );
-      await fc.assert(fc.asyncProperty(problem, threeSteps), { numRuns: 20 });
+      await fc.assert(fc.asyncProperty(problem, threeSteps), { numRuns: draws(20) });
     });
 
     it('fixed case: a gradient near eps, where v carries the step (1 - β2 from float64; a ×40 hunt drew this)', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { attentionBackward, attentionForward, attentionVariant, type AttentionVariant } from '../../src/kernels/attention.js';
 import { everyRowSeesAKey } from '../../src/kernels/attentionMasking.js';
 import type { Gpu } from '../../src/kernels/device.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
@@ -106,7 +106,7 @@ describe.each(['flash', 'scores'] as const)('attention, %s', (variant) => {
   it('forward and backward match HF eager attention in float64 (causal, left padding, segments)', async () => {
     await fc.assert(
       fc.asyncProperty(problem, async ({ P, x, prior }) => check(P, x, await run(gpu(), variant, P, x, prior), prior)),
-      { numRuns: 15 },
+      { numRuns: draws(15) },
     );
   });
 
@@ -124,7 +124,7 @@ describe.each(['flash', 'scores'] as const)('attention, %s', (variant) => {
         const x = { q: seededValues(B * Tq * C, seed), k: seededValues(B * kvRows * C, seed + 1), v: seededValues(B * kvRows * C, seed + 2), dOut: new Float32Array(0) };
         check(P, x, await run(gpu(), variant, P, x));
       }),
-      { numRuns: 12 },
+      { numRuns: draws(12) },
     );
   });
 
@@ -232,7 +232,7 @@ describe('attention, scores in every memory-bound layout', () => {
     it('forward and backward match HF eager attention in float64', async () => {
       await fc.assert(
         fc.asyncProperty(problem, async ({ P, x, prior }) => check(P, x, await run(gpu(), 'scores', P, x, prior), prior)),
-        { numRuns: 6 },
+        { numRuns: draws(6) },
       );
     });
   });
@@ -279,7 +279,7 @@ describe('attention, flash with few query rows', () => {
     it('forward (and backward from its lse when Tq = Tk) matches HF eager attention: cache, padding, segments', async () => {
       await fc.assert(
         fc.asyncProperty(few, async ({ P, x }) => check(P, x, await run(gpu(), 'flash', P, x))),
-        { numRuns: 15 },
+        { numRuns: draws(15) },
       );
     });
   });
@@ -308,7 +308,7 @@ describe('everyRowSeesAKey', () => {
         }
         expect(everyRowSeesAKey(mask, seg, B, T)).toBe(want);
       }),
-      { numRuns: 300 },
+      { numRuns: draws(300) },
     );
     expect(everyRowSeesAKey([0, 1, 1], null, 1, 3)).toBe(false); // left padding
     expect(everyRowSeesAKey([1, 1, 0], null, 1, 3)).toBe(true); // right padding

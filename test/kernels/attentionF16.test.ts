@@ -10,7 +10,7 @@ import { attentionBackward, attentionForward, type AttentionVariant } from '../.
 import { f32ToF16 } from '../../src/kernels/casts.js';
 import type { Gpu } from '../../src/kernels/device.js';
 import { f32ToF16Bits } from '../../src/model/dtypes.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -104,7 +104,7 @@ describe.each(['flash', 'scores'] as const)('attention with f16 k and v, %s', (v
   it('matches f32 k/v rounded to f16, and the float64 reference (prefill and decoding, left padding, odd HS)', async () => {
     await fc.assert(
       fc.asyncProperty(problem, async ({ P, x }) => check(variant, P, x)),
-      { numRuns: 12 },
+      { numRuns: draws(12) },
     );
   });
 
@@ -168,7 +168,7 @@ describe('f32ToF16 (the f16 KV cache writer)', () => {
         const got = await pack(new Float32Array(bits.buffer), { words: bits.length / 2, blocks: 1, srcStride: 0, dstOffset: 0, dstStride: 0, dstWords: bits.length / 2 });
         expect(Array.from(got)).toEqual(Array.from(expectedWords(bits)));
       }),
-      { numRuns: 15 },
+      { numRuns: draws(15) },
     );
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/kernels/device.js';
 import { Params } from '../../src/kernels/params.js';
 import { useGpu } from '../helpers/gpu.js';
+import { draws } from '../helpers/arbitraries.js';
 
 const gpu = useGpu();
 
@@ -60,7 +61,7 @@ describe('bind group reuse', () => {
         }
         expect(Array.from(await g.readF32(out, 0, n))).toEqual(Array.from(want));
       }),
-      { numRuns: 30 },
+      { numRuns: draws(30) },
     );
     g.release(srcs);
     g.release(out);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { bf16ToF32, f16ToF32 } from '../../src/kernels/casts.js';
-import { dim } from '../helpers/arbitraries.js';
+import { dim, draws } from '../helpers/arbitraries.js';
 import { useGpu } from '../helpers/gpu.js';
 import { bf16Value, f16Value } from '../reference/casts.js';
 
@@ -31,7 +31,7 @@ describe('casts', () => {
       fc.asyncProperty(dim(3000).chain((n) => finiteHalves(n, 0x7c00)), async (h) => {
         expect(Array.from(await run('f16', h))).toEqual(Array.from(h, f16Value));
       }),
-      { numRuns: 15 },
+      { numRuns: draws(15) },
     );
   });
 
@@ -40,7 +40,7 @@ describe('casts', () => {
       fc.asyncProperty(dim(3000).chain((n) => finiteHalves(n, 0x7f80)), async (h) => {
         expect(Array.from(await run('bf16', h))).toEqual(Array.from(h, bf16Value));
       }),
-      { numRuns: 15 },
+      { numRuns: draws(15) },
     );
   });
 

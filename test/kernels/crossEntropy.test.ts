@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../src/kernels/crossEntropy.js';
 import type { Gpu } from '../../src/kernels/device.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
@@ -44,7 +44,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expectClose(got.loss, want.loss, TOLERANCE.f32Reduction, 'loss', want.lossTermScale);
           if (got.dLogits) expectClose(got.dLogits, want.dLogits, TOLERANCE.f32Reduction, 'dLogits', want.dLogitsTermScale);
         }),
-        { numRuns: 25 },
+        { numRuns: draws(25) },
       );
     });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { accumulate, axpby, dropout, dropoutBackward, fill, reluBackward, scale } from '../../src/kernels/elementwise.js';
-import { dim, values } from '../helpers/arbitraries.js';
+import { dim, draws, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -35,7 +35,7 @@ forEachMemoryBoundVariant(gpu, () => {
             expectClose(await runAxpby(x, y, af, bf), want, TOLERANCE.f32, 'axpby');
           },
         ),
-        { numRuns: 25 },
+        { numRuns: draws(25) },
       );
     });
 
@@ -67,7 +67,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expectClose(await g.readF32(by, 0, n), Array.from(y, (v, i) => 3 * v + 2 * x[i]), TOLERANCE.f32, 'accumulate');
           [bx, by, out].forEach((b) => g.release(b));
         }),
-        { numRuns: 15 },
+        { numRuns: draws(15) },
       );
     });
   });
@@ -85,7 +85,7 @@ forEachMemoryBoundVariant(gpu, () => {
           if (Object.is(value, -0)) expect(Object.is(got[0], -0)).toBe(true);
           g.release(buf);
         }),
-        { numRuns: 15 },
+        { numRuns: draws(15) },
       );
     });
 
@@ -116,7 +116,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expectClose(await g.readF32(bdX, 0, n), want, TOLERANCE.f32, 'dX');
           [by, bdY, bdX].forEach((b) => g.release(b));
         }),
-        { numRuns: 15 },
+        { numRuns: draws(15) },
       );
     });
   });
@@ -151,7 +151,7 @@ forEachMemoryBoundVariant(gpu, () => {
             [bdY, bdX].forEach((b) => g.release(b));
           },
         ),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { embeddingBackward, embeddingForward } from '../../src/kernels/embedding.js';
-import { dim, values } from '../helpers/arbitraries.js';
+import { dim, draws, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -40,7 +40,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expectClose(await g.readF32(bOut, 0, N * D), want, TOLERANCE.f32, 'out');
           [bIds, bTable, bOut].forEach((b) => g.release(b));
         }),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 
@@ -61,7 +61,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expect(runs[1]).toEqual(runs[0]);
           g.release(bdOut);
         }),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { layerNormBackward, layerNormForward } from '../../src/kernels/layerNorm.js';
 import type { Gpu } from '../../src/kernels/device.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
@@ -79,7 +79,7 @@ forEachMemoryBoundVariant(gpu, () => {
     it('forward and backward match the float64 reference (dX overwrite or accumulate; dGamma/dBeta add)', async () => {
       await fc.assert(
         fc.asyncProperty(cases, async (c) => check(c, await run(gpu(), c, c.prior, c.priorParam), c.prior, c.priorParam)),
-        { numRuns: 25 },
+        { numRuns: draws(25) },
       );
     });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { biasGrad, matmul, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul.js';
-import { dim, seededValues } from '../helpers/arbitraries.js';
+import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { dim, draws, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -124,21 +124,30 @@ const variants: MatmulVariant[] = ['subgroup', 'subgroup-nt', 'tiled', 'gemv'];
 
 for (const variant of variants) {
   describe(`matmul (${variant})`, () => {
-    const skip = () => variant.startsWith('subgroup') && !gpu().features.subgroups;
+    // The subgroup variants run wherever this device's subgroup size is one they support; elsewhere
+    // the refusal test below holds them to refusing, and the choice to never picking them.
+    const refusal = (): string | null => {
+      const lanes = subgroupMatmulLanes(gpu());
+      return variant.startsWith('subgroup') && !lanes.ok ? lanes.why : null;
+    };
+    const skip = (ctx: { skip: (why: string) => void }) => {
+      const why = refusal();
+      if (why !== null) ctx.skip(why);
+    };
     // gemv is the 'nt' kernel for few rows of A: mostly M <= 8 (its automatic range is M <= 4; up
     // to 8 several row tiles), sometimes more.
     const gemv = variant === 'gemv';
     const layouts: MatmulLayout[] = gemv ? ['nt'] : ['nn', 'nt', 'tn'];
     for (const layout of layouts) {
       it(`${layout}: matches the float64 reference over random shapes, batches, offsets and epilogues`, async (ctx) => {
-        if (skip()) ctx.skip('the device has no subgroups feature');
+        skip(ctx);
         const small = fc.tuple(caseArb(layout, 8), fc.boolean()).map(([c, bF16]) => ({ ...c, bF16 }));
         const arb = gemv ? fc.oneof({ weight: 3, arbitrary: small }, { weight: 1, arbitrary: caseArb(layout, 20) }) : caseArb(layout);
-        await fc.assert(fc.asyncProperty(arb, (c) => check(c, variant)), { numRuns: gemv ? 24 : 12 });
+        await fc.assert(fc.asyncProperty(arb, (c) => check(c, variant)), { numRuns: draws(gemv ? 24 : 12) });
       });
 
       it(`${layout}: fixed cases (plain, bias+relu, accumulate with alpha, batched with offsets)`, async (ctx) => {
-        if (skip()) ctx.skip('the device has no subgroups feature');
+        skip(ctx);
         await check({ ...plain, layout, M: 1, N: 1, K: 1 }, variant);
         await check({ ...plain, layout, M: 1, N: 45, K: 13, bias: true, relu: true, seed: 3 }, variant);
         await check({ ...plain, layout, M: 3, N: 71, K: 36, accumulate: true, alpha: 0.5, seed: 4 }, variant);
@@ -149,7 +158,7 @@ for (const variant of variants) {
     }
 
     it('reads B as packed f16 (gemv directly, the others through a widened copy)', async (ctx) => {
-      if (skip()) ctx.skip('the device has no subgroups feature');
+      skip(ctx);
       const layout = 'nt';
       await check({ ...plain, layout, M: 12, N: 40, K: 24, offsetB: 8, relu: true, bF16: true, seed: 7 }, variant);
       if (!gemv) return; // the widened copy is all that differs from the f32 path
@@ -157,8 +166,34 @@ for (const variant of variants) {
       await check({ ...plain, layout, M: 2, N: 29, K: 13, batch: 2, offsetB: 3, padB: 5, accumulate: true, alpha: -2, bF16: true, seed: 6 }, variant);
     });
 
+    it('runs here, or refuses with the reason and is never the default choice', async () => {
+      const g = gpu();
+      const why = refusal();
+      if (why === null) {
+        await check({ ...plain, layout: 'nt', M: 3, N: 5, K: 7 }, variant);
+        return;
+      }
+      const x = g.alloc(16);
+      try {
+        expect(() => matmul(g, { a: x, b: x, c: x, M: 1, N: 1, K: 1, variant })).toThrow(why);
+        const kernels: string[] = [];
+        const dispatch = g.dispatch.bind(g);
+        g.dispatch = (d) => (kernels.push(d.kernel), dispatch(d));
+        try {
+          for (const layout of ['nn', 'nt', 'tn'] as const) {
+            for (const [M, K] of [[1, 8], [64, 64], [64, 8192]]) await check({ ...plain, layout, M, N: 64, K }, undefined);
+          }
+        } finally {
+          g.dispatch = dispatch;
+        }
+        expect(kernels.filter((k) => k.startsWith('matmul-subgroup'))).toEqual([]);
+      } finally {
+        g.release(x);
+      }
+    });
+
     it('shares one operand across the batch with a stride of 0 (B, then A)', async (ctx) => {
-      if (skip()) ctx.skip('the device has no subgroups feature');
+      skip(ctx);
       const g = gpu();
       const [M, N, K, batch] = [8, 12, 16, 3];
       for (const layout of gemv ? (['nt'] as const) : (['nn', 'nt', 'tn'] as const)) {
@@ -206,7 +241,9 @@ describe('matmul variant choice', () => {
 
   it("on lavapipe, copies large-C 'tn' and long-K 'nn' operands into 'nt' and runs the others in place", async (ctx) => {
     const g = gpu();
-    if (!(g.adapter.isSoftware && g.features.subgroups)) ctx.skip('the subgroup variants are the default only on lavapipe');
+    const lanes = subgroupMatmulLanes(g);
+    if (!lanes.ok) ctx.skip(lanes.why);
+    if (!g.adapter.isSoftware) ctx.skip('the subgroup variants are the default only on lavapipe');
     const kernels: string[] = [];
     const dispatch = g.dispatch.bind(g);
     g.dispatch = (d) => {
@@ -247,13 +284,6 @@ describe('matmul variant choice', () => {
     [ba, bb, bc].forEach((x) => g.release(x));
   });
 
-  it("refuses 'subgroup' without the feature, naming it", () => {
-    const g = gpu();
-    if (g.features.subgroups) return;
-    const x = g.alloc(16);
-    expect(() => matmul(g, { a: x, b: x, c: x, M: 1, N: 1, K: 1, variant: 'subgroup' })).toThrow(/subgroups/);
-    g.release(x);
-  });
 });
 
 describe('biasGrad', () => {
@@ -277,7 +307,7 @@ describe('biasGrad', () => {
           for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[j] += dY[i * N + j];
           expectClose(await run(dY, start, M, N), want, TOLERANCE.f32Reduction, `biasGrad M=${M} N=${N}`);
         }),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clipCoefficient, sum, sumOfSquares } from '../../src/kernels/reductions.js';
-import { dim, seededValues, values } from '../helpers/arbitraries.js';
+import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
@@ -29,7 +29,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expect(again).toEqual(got);
           [bx, out].forEach((b) => g.release(b));
         }),
-        { numRuns: 20 },
+        { numRuns: draws(20) },
       );
     });
 
@@ -47,7 +47,7 @@ forEachMemoryBoundVariant(gpu, () => {
           expectClose(await g.readF32(coef, 0, 1), [Math.min(1, maxNorm / (Math.sqrt(want) + 1e-6))], TOLERANCE.f32Reduction, 'coefficient');
           [...bufs, sumSq, coef].forEach((b) => g.release(b));
         }),
-        { numRuns: 15 },
+        { numRuns: draws(15) },
       );
     });
 

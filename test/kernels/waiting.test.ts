@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { matmul } from '../../src/kernels/matmul.js';
 import { waitForDawn } from '../../src/kernels/waiting.js';
 import { useGpu } from '../helpers/gpu.js';
@@ -24,7 +24,7 @@ function countNativeTicks(): { count: () => number; others: () => number } {
   return { count: () => native, others: () => others };
 }
 
-/** Records about a second of lavapipe work: 40 products of 512x1024 by 1024x1024. */
+/** Records 40 products of 512x1024 by 1024x1024 (about a second of lavapipe work). */
 function recordWork(): () => void {
   const g = gpu();
   const [M, K, N] = [512, 1024, 1024];
@@ -37,27 +37,41 @@ function recordWork(): () => void {
 }
 
 describe('waitForDawn', () => {
-  it('lets Dawn poll through setImmediate at full rate only briefly while software work runs', async () => {
+  it('sleeps before Dawn\'s polling ticks past the initial spin, longer as the wait goes on, and never when not throttled', async () => {
     const g = gpu();
     recordWork()(); // compile first, outside the counted waits
     await g.sync();
+    const sleeps: number[] = [];
+    const atomicsWait = Atomics.wait;
+    const spy = vi.spyOn(Atomics, 'wait').mockImplementation((...args: Parameters<typeof Atomics.wait>) => {
+      sleeps.push(args[3] ?? Infinity);
+      return atomicsWait(...args);
+    });
+    try {
+      const spinning = countNativeTicks();
+      let release = recordWork();
+      await waitForDawn(false, () => g.device.queue.onSubmittedWorkDone());
+      release();
+      expect(spinning.count()).toBeGreaterThan(0);
+      expect(sleeps).toEqual([]);
 
-    const spinning = countNativeTicks();
-    let release = recordWork();
-    await waitForDawn(false, () => g.device.queue.onSubmittedWorkDone());
-    release();
-    const spun = spinning.count();
-
-    const throttled = countNativeTicks();
-    release = recordWork();
-    await waitForDawn(true, () => g.device.queue.onSubmittedWorkDone());
-    release();
-    // Dawn's first tick is scheduled as the promise is created, inside the initial spin.
-    expect(throttled.count()).toBeGreaterThan(0);
-    // A spinning wait ticks every few microseconds for the whole batch; a throttled one sleeps
-    // before each tick after its first 0.2 ms, for longer the longer it has waited.
-    expect(spun).toBeGreaterThan(1000);
-    expect(throttled.count()).toBeLessThan(spun / 20);
+      const throttled = countNativeTicks();
+      release = recordWork();
+      await waitForDawn(true, () => g.device.queue.onSubmittedWorkDone());
+      release();
+      // Dawn's first tick is scheduled as the promise is created, inside the initial spin; the
+      // products take far longer than that spin, so later ticks sleep first, one sleep per tick.
+      expect(throttled.count()).toBeGreaterThan(0);
+      expect(sleeps.length).toBeGreaterThan(0);
+      expect(sleeps.length).toBeLessThanOrEqual(throttled.count());
+      for (const ms of sleeps) {
+        expect(ms).toBeGreaterThanOrEqual(0.05);
+        expect(ms).toBeLessThanOrEqual(2);
+      }
+      expect(sleeps).toEqual([...sleeps].sort((x, y) => x - y));
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('restores setImmediate after nested, concurrent and failing waits', async () => {
