@@ -2,6 +2,7 @@
  * The opening of every agent conversation: the system message (a template with `{tool_list}` and
  * `{functions}` filled in, FORMAT.md §c) and the user turn `"\n" + query + "\nBegin!\n"`.
  */
+import { fitFunctions, TOOLBENCH_FITTING, type FittingPolicy } from '../toolbench/fitting.js';
 import { queryFunctions, toolListLines, type ToolFunction, type ToolQuery } from '../toolbench/functions.js';
 import { fillPromptTemplate } from '../toolbench/promptTemplate.js';
 import { pythonRepr } from '../toolbench/pythonRepr.js';
@@ -14,17 +15,19 @@ export interface ConversationStart {
 
 /**
  * `toolDescriptions` (by standardized tool name) fills the tool list when known; the test files
- * carry none, and ToolBench then writes `None`.
+ * carry none, and ToolBench then writes `None`. `fitting` shortens only the printed function
+ * list; the returned functions are whole, for resolving and checking calls.
  */
 export function startConversation(
   query: ToolQuery,
   template: string,
   toolDescriptions: Readonly<Record<string, string>> = {},
+  fitting: FittingPolicy = TOOLBENCH_FITTING,
 ): ConversationStart {
   const functions = queryFunctions(query);
   const system = fillPromptTemplate(template, {
     tool_list: toolListLines(query, toolDescriptions),
-    functions: pythonRepr(functions),
+    functions: pythonRepr(fitFunctions(functions, fitting)),
   });
   return {
     functions,

@@ -13,7 +13,8 @@
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
 import type { GenerateOptions } from '../../model/generate.js';
-import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
+import type { FittingPolicy } from '../../toolbench/fitting.js';
+import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
 
 export interface TextTokenizer {
   encode(text: string): number[];
@@ -34,6 +35,8 @@ export interface KilnPolicyOptions {
   source: string;
   /** The system prompt template the model was trained with, when known. */
   promptTemplate?: string;
+  /** The function-list fitting the model was trained with, when known. */
+  fitting?: FittingPolicy;
   maxPositions: number;
   maxNewTokens: number;
   temperature: number;
@@ -48,11 +51,15 @@ export const KILN_STOP_STRINGS = ['</s>', '\nFunction:', '\nUser:', '\nAssistant
 export class KilnPolicy implements Policy {
   readonly description: string;
   readonly promptTemplate?: string;
+  readonly fitting?: FittingPolicy;
+  readonly contextWindow: ContextWindow;
   readonly maxBatch: number;
 
   constructor(private readonly o: KilnPolicyOptions) {
     this.description = `kiln model ${o.source}`;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
+    if (o.fitting !== undefined) this.fitting = o.fitting;
+    this.contextWindow = { positions: o.maxPositions, reserve: o.maxNewTokens, countPromptTokens: (messages) => o.tokenizer.encode(renderInferencePrompt(messages, 'training')).length };
     this.maxBatch = o.batchSize;
     if (o.maxNewTokens >= o.maxPositions) {
       throw new Error(`max new tokens (${o.maxNewTokens}) must be below the model's ${o.maxPositions} positions`);
