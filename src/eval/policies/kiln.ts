@@ -44,6 +44,15 @@ export interface KilnPolicyOptions {
   batchSize: number;
 }
 
+/** The prompt a kiln model is given (see complete), counted: for the pre-flight, with or without a model. */
+export function kilnContextWindow(tokenizer: Pick<TextTokenizer, 'encode'>, positions: number, maxNewTokens: number): ContextWindow {
+  return {
+    positions,
+    reserve: maxNewTokens,
+    countPromptTokens: (messages) => tokenizer.encode(renderInferencePrompt(messages, 'training')).length,
+  };
+}
+
 // The end of an assistant turn in training is `</s>`; the other roles would start a turn the
 // model must not write.
 export const KILN_STOP_STRINGS = ['</s>', '\nFunction:', '\nUser:', '\nAssistant:', '\nSystem:'];
@@ -59,7 +68,7 @@ export class KilnPolicy implements Policy {
     this.description = `kiln model ${o.source}`;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
     if (o.fitting !== undefined) this.fitting = o.fitting;
-    this.contextWindow = { positions: o.maxPositions, reserve: o.maxNewTokens, countPromptTokens: (messages) => o.tokenizer.encode(renderInferencePrompt(messages, 'training')).length };
+    this.contextWindow = kilnContextWindow(o.tokenizer, o.maxPositions, o.maxNewTokens);
     this.maxBatch = o.batchSize;
     if (o.maxNewTokens >= o.maxPositions) {
       throw new Error(`max new tokens (${o.maxNewTokens}) must be below the model's ${o.maxPositions} positions`);

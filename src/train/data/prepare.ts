@@ -24,6 +24,8 @@ export interface PrepareOptions {
   minObservationTokens?: number;
   /** How system prompts' function lists are shortened; default ToolBench's rendering (no change). */
   fitting?: FittingPolicy;
+  /** Stop after this many conversations (a sample, for a pre-flight); default all. */
+  maxConversations?: number;
 }
 
 export interface PreparedData {
@@ -52,6 +54,7 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
     recordsByForm[outcome.form]++;
     // Under `fail` the run stops once reading ends, so tokenizing after a bad record is wasted.
     if (options.onBadRecord === 'fail' && bad.length > 0) continue;
+    if (conversations >= (options.maxConversations ?? Infinity)) break;
     for (const original of outcome.conversations) {
       conversations++;
       const { conv, applied } = fitConversation(original, fitting);
