@@ -123,12 +123,10 @@ export async function evalStage(c: StageContext, checkpoint: string): Promise<st
 
 /** `<out>/results.md`: the evaluation's paper-layout table beside the study's numbers. */
 export function tableStage(c: StageContext, checkpoint: string, evalDir: string): string {
-  const preflight = readFileSync(join(c.o.out, PREFLIGHT_FILE), 'utf8').trimEnd().split('\n\n');
   const markdown = resultsMarkdown({
     settings: c.settings,
     checkpoint,
-    trainPreflight: preflight[0] ?? '',
-    evalPreflight: preflight.slice(1).join('\n\n'),
+    preflight: readFileSync(join(c.o.out, PREFLIGHT_FILE), 'utf8'),
     evalReport: readFileSync(join(evalDir, 'report.md'), 'utf8'),
   });
   const path = join(c.o.out, RESULTS_FILE);

@@ -1,34 +1,32 @@
 /**
- * The study being reproduced, as cited facts, and the results file that sets kiln's table beside
- * them. The per-group numbers of the study are not published with its average, so only averages
- * are quoted; the evaluation's report.md already lays the table out in the paper's columns.
+ * The study being reproduced, cited, and the results file that sets this run's table beside its
+ * numbers. The numbers themselves are the evaluation report's quoted baselines (one place); the
+ * study publishes averages only, so its row has no per-group cells.
  */
+import { QUOTED_BASELINES } from '../eval/reportMarkdown.js';
+
 export const STUDY = {
   citation:
     'P. Jhandi, O. Kazi, S. Subramanian, N. Sendas, "Small Language Models for Efficient Agentic Tool Calling: ' +
     'Outperforming Large Models with Targeted Fine-tuning", arXiv:2512.15943 (2025)',
-  recipe: 'facebook/opt-350m, one epoch of supervised fine-tuning with TRL\'s SFTTrainer on ToolBench',
-  averages: [
-    { name: 'OPT-350m SFT (the study)', passRate: 77.55 },
-    { name: 'ChatGPT-CoT (as the study quotes it)', passRate: 26.0 },
-    { name: 'ToolLLaMA-DFS (as the study quotes it)', passRate: 30.18 },
-    { name: 'ToolLLaMA-CoT (as the study quotes it)', passRate: 16.27 },
-  ],
+  recipe: "facebook/opt-350m, one epoch of supervised fine-tuning with TRL's SFTTrainer on ToolBench",
 } as const;
 
 export interface ResultsInput {
   settings: Record<string, unknown>;
   checkpoint: string;
-  trainPreflight: string;
-  evalPreflight: string;
+  /** The pre-flight text as printed (training and evaluation). */
+  preflight: string;
+  /** The evaluation's report.md: the paper-layout table with the quoted baselines, then the details. */
   evalReport: string;
 }
 
-/** `<out>/results.md`: how the run was made, its pre-flight, its table, and the study's numbers with their source. */
+/** `<out>/results.md`: how the run was made, its pre-flight, its table beside the study's numbers, and their source. */
 export function resultsMarkdown(r: ResultsInput): string {
   const settings = Object.entries(r.settings)
     .filter(([, v]) => v !== null && v !== false)
     .map(([k, v]) => `- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  const quoted = QUOTED_BASELINES.map((b) => `${b.name} ${b.average.toFixed(2)}%`).join('; ');
   return [
     '# Reproduction of the OPT-350m ToolBench study',
     '',
@@ -36,27 +34,17 @@ export function resultsMarkdown(r: ResultsInput): string {
     '',
     ...settings,
     '',
-    "## The study's numbers (cited, not measured here)",
+    `The study's numbers below are cited, not measured here (${quoted}). Source: ${STUDY.citation}; recipe: ${STUDY.recipe}.`,
+    "The baselines were judged by ToolEval's LLM judge, and the study does not say how its own model was judged,",
+    'so the rows compare only as far as the protocols agree: the judge of this run is named below.',
     '',
-    `Source: ${STUDY.citation}. Recipe: ${STUDY.recipe}. Averages over ToolBench's six test groups:`,
+    r.evalReport.trimEnd(),
     '',
-    '| model | average pass rate (%) |',
-    '|---|---:|',
-    ...STUDY.averages.map((a) => `| ${a.name} | ${a.passRate.toFixed(2)} |`),
-    '',
-    'The baselines were judged by ToolEval\'s LLM judge; the study does not say which judge scored its own',
-    'model, so the rows compare only as far as the protocols agree (see the judge named below).',
-    '',
-    '## Length pre-flight',
+    '## Length pre-flight, as printed before the run',
     '',
     '```',
-    r.trainPreflight,
-    '',
-    r.evalPreflight,
+    r.preflight.trimEnd(),
     '```',
     '',
-    '## This run (the evaluation\'s report)',
-    '',
-    r.evalReport.replace(/^## /gm, '### '),
   ].join('\n');
 }
