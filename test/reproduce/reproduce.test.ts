@@ -67,6 +67,9 @@ describe('reproduce on stand-ins', () => {
     expect(first.out).toMatch(/length pre-flight: training examples in 512 positions .*fitting policy compact,desc=32/);
     expect(first.out).toMatch(/length pre-flight: evaluation queries in 512 positions .*fitting policy compact,desc=32/);
     for (const group of GROUPS) expect(first.out).toMatch(new RegExp(`\\n  ${group} +1 +1 \\(100\\.0%\\) +0 `));
+    // train.js prints its own pre-flight in its data report; eval.js prints its own before the run.
+    expect(first.out).toMatch(/length histogram:[\s\S]*\nlength pre-flight: training examples in 512 positions/);
+    expect(first.err).toMatch(/length pre-flight: evaluation queries in 512 positions[\s\S]*\nevaluating 6 queries/);
 
     const state = JSON.parse(readFileSync(join(out, STATE_FILE), 'utf8')) as { stages: Record<string, { output: string }> };
     expect(Object.keys(state.stages)).toEqual(['download', 'preflight', 'train', 'eval', 'table']);
@@ -79,6 +82,8 @@ describe('reproduce on stand-ins', () => {
     const summary = JSON.parse(readFileSync(join(out, 'eval', 'summary.json'), 'utf8'));
     expect(summary.categories.map((c: { category: string }) => c.category)).toEqual(GROUPS);
     expect(summary.preflight.fitting).toBe('compact,desc=32');
+    expect(readFileSync(join(out, 'eval', 'report.md'), 'utf8')).toContain('## Length pre-flight');
+    expect(JSON.parse(readFileSync(join(out, 'train', 'data_report.json'), 'utf8')).preflight.rows[0]).toMatchObject({ items: 16, fit: 16 });
 
     const results = readFileSync(join(out, 'results.md'), 'utf8');
     expect(results).toContain('| model | G1_instr | G1_cat | G1_tool | G2_cat | G2_instr | G3_instr | Avg |');
