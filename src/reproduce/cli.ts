@@ -47,6 +47,7 @@ function settingsOf(o: ReproduceOptions): Record<string, unknown> {
     fitting: o.fitting,
     promptTemplate: o.promptTemplate && resolve(o.promptTemplate),
     allowCpu: o.allowCpu,
+    gradAccum: o.gradAccum,
     maxSteps: o.maxSteps,
     maxLength: o.maxLength,
     limit: o.limit,

@@ -19,6 +19,8 @@ export interface ReproduceOptions {
   minFreeGb: number;
   /** Training conversations the pre-flight stage counts (the trainer's report counts them all). */
   preflightSample: number;
+  /** Micro-batches per step; the paper's batch of 8 is split into 8 / gradAccum rows each. */
+  gradAccum: number;
   maxSteps: number | null;
   maxLength: number | null;
   saveSteps: number | null;
@@ -48,6 +50,7 @@ const SPECS: Record<string, Spec> = {
   'allow-cpu': { key: 'allowCpu', kind: 'flag', help: 'run on a software adapter (lavapipe): for tests only, far too slow for the study' },
   'min-free-gb': { key: 'minFreeGb', kind: 'int', meta: '<n>', help: 'free disk space required before starting (12)' },
   'preflight-sample': { key: 'preflightSample', kind: 'int', meta: '<n>', help: 'training conversations counted by the pre-flight stage (5000)' },
+  'grad-accum': { key: 'gradAccum', kind: 'int', meta: '1|2|4|8', help: "less GPU memory, same result: the paper's batch of 8 as n micro-batches (1)" },
   'max-steps': { key: 'maxSteps', kind: 'int', meta: '<n>', help: 'smoke runs: stop training after n optimizer steps' },
   'max-length': { key: 'maxLength', kind: 'int', meta: '<n>', help: "smoke runs: training example length (the model's positions)" },
   'save-steps': { key: 'saveSteps', kind: 'int', meta: '<n>', help: 'checkpoint every n steps (the trainer\'s 500)' },
@@ -68,6 +71,7 @@ export const REPRODUCE_DEFAULTS: ReproduceOptions = {
   allowCpu: false,
   minFreeGb: 12,
   preflightSample: 5000,
+  gradAccum: 1,
   maxSteps: null,
   maxLength: null,
   saveSteps: null,
@@ -97,6 +101,7 @@ export function parseReproduceArgs(argv: readonly string[]): ReproduceOptions {
     } else o[spec.key] = value;
   }
   const options = o as unknown as ReproduceOptions;
+  if (![1, 2, 4, 8].includes(options.gradAccum)) throw new ReproduceUsageError(`--grad-accum: expected 1, 2, 4 or 8, got ${options.gradAccum}`);
   try {
     parseFittingPolicy(options.fitting);
   } catch (e) {

@@ -19,6 +19,7 @@ import { formatPreflight } from '../toolbench/preflight.js';
 import { latestCheckpoint } from '../train/checkpoints.js';
 import { runTrainCli } from '../train/cli.js';
 import { prepareSftData } from '../train/data/prepare.js';
+import { PAPER_PRESET } from '../train/options.js';
 import type { ReproduceOptions } from './options.js';
 import { MissingPrerequisites, type Prerequisites } from './prerequisites.js';
 import { resultsMarkdown } from './study.js';
@@ -38,6 +39,8 @@ export const TEMPLATE_FILE = 'prompt_template.txt';
 export const PREFLIGHT_FILE = 'preflight.txt';
 export const RESULTS_FILE = 'results.md';
 const EVAL_NEW_TOKENS = 256;
+// --preset paper's batch (options.ts PAPER_PRESET), split by --grad-accum.
+const PAPER_BATCH = PAPER_PRESET.batchSize!;
 
 /** The model's files: a local directory as is, a hub id downloaded into kiln's cache. */
 export async function downloadStage(c: StageContext): Promise<string> {
@@ -92,6 +95,7 @@ export async function trainStage(c: StageContext, modelDir: string): Promise<str
   const argv = [
     '--model', modelDir, '--data', c.pre.data.train, '--out', out, '--preset', 'paper',
     '--fitting', c.o.fitting, '--prompt-template', templateFile,
+    ...(c.o.gradAccum > 1 ? ['--batch-size', String(PAPER_BATCH / c.o.gradAccum), '--grad-accum', String(c.o.gradAccum)] : []),
     ...optional('--max-steps', c.o.maxSteps), ...optional('--max-length', c.o.maxLength), ...optional('--save-steps', c.o.saveSteps),
     ...(resume ? ['--resume'] : []),
   ];

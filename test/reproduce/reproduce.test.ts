@@ -53,7 +53,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const smoke = ['--allow-cpu', '--min-free-gb', '0', '--max-steps', '2', '--save-steps', '1', '--limit', '1', '--max-new-tokens', '8', '--eval-steps', '1'];
+const smoke = ['--allow-cpu', '--min-free-gb', '0', '--max-steps', '2', '--save-steps', '1', '--limit', '1', '--max-new-tokens', '8', '--eval-steps', '1', '--grad-accum', '2'];
 
 describe('reproduce on stand-ins', () => {
   it('downloads, prints the pre-flight, trains, evaluates six groups, writes the table; a rerun skips every stage', async () => {
@@ -75,6 +75,8 @@ describe('reproduce on stand-ins', () => {
     expect(Object.keys(state.stages)).toEqual(['download', 'preflight', 'train', 'eval', 'table']);
     const checkpoint = state.stages.train!.output;
     expect(checkpoint).toMatch(/checkpoint-2$/);
+    expect(first.out).toContain('--preset paper --fitting compact,desc=32 --prompt-template');
+    expect(first.out).toMatch(/micro-batches of 4 per epoch, 2 per step/);
     // The policy and the template travel with the checkpoint, and the evaluation used them.
     expect(JSON.parse(readFileSync(join(checkpoint, FITTING_POLICY_FILE), 'utf8')).policy).toBe('compact,desc=32');
     expect(readFileSync(join(checkpoint, 'kiln_prompt_template.txt'), 'utf8')).toBe(STAND_IN_TEMPLATE);
