@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReproduceCli, STATE_FILE } from '../../src/reproduce/index.js';
 import { FITTING_POLICY_FILE } from '../../src/toolbench/fitting.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
-import { GROUPS, serveHub, STAND_IN_TEMPLATE, writeStandInData, writeTinyOpt, type StandInHub } from './standIns.js';
+import { writeTinyOpt } from '../train/tinyRun.js';
+import { GROUPS, serveHub, STAND_IN_TEMPLATE, writeStandInData, type StandInHub } from './standIns.js';
 
 let root: string;
 let hub: StandInHub;
@@ -38,7 +39,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'kiln-reproduce-'));
   const made = writeStandInData(join(root, 'data'));
   data = made;
-  const modelDir = writeTinyOpt(join(root, 'hub-files'), made.texts, { vocabSize: 420, positions: 512 });
+  const modelDir = writeTinyOpt(join(root, 'hub-files'), made.texts, { vocabSize: 420, positions: 512, dropout: 0, seed: 7 });
   hub = await serveHub('facebook/opt-350m', modelDir);
   process.env.HF_ENDPOINT = hub.url;
   process.env.KILN_CACHE_DIR = join(root, 'cache');
@@ -150,6 +151,8 @@ describe('reproduce on the shared ToolBench sample', () => {
     const modelDir = writeTinyOpt(join(root, 'shared-files'), sample.slice(0, 12).flatMap((c) => c.conversations.map((t) => t.value)), {
       vocabSize: 1200,
       positions: 2048,
+      dropout: 0,
+      seed: 7,
     });
     const sharedHub = await serveHub('facebook/opt-350m', modelDir);
     process.env.HF_ENDPOINT = sharedHub.url;

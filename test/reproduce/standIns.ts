@@ -1,19 +1,12 @@
 /**
- * Stand-ins for what a reproduction downloads and reads: a tiny OPT with its own BPE tokenizer,
- * served by a 127.0.0.1 hub under the name facebook/opt-350m, and a tiny ToolBench-format data set
- * (ToolLLaMA training conversations and six groups of test queries) made here.
+ * Stand-ins for what a reproduction downloads and reads: a 127.0.0.1 hub that serves a model
+ * directory (the tiny OPT of test/train/tinyRun.ts) under the name facebook/opt-350m, and a tiny
+ * ToolBench-format data set (ToolLLaMA training conversations and six groups of test queries).
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/bpeTrainer.js';
-import { saveCheckpoint } from '../../src/model/checkpoint.js';
-import { optConfig } from '../../src/model/config.js';
-import { optParameterSpec } from '../../src/model/parameterSpec.js';
-import { initialValues } from '../../src/model/parameters.js';
-import { SeededRandom } from '../../src/model/random.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
 import { queryFunctions, toolListLines, type ApiEntry, type ToolQuery } from '../../src/toolbench/functions.js';
 import { fillPromptTemplate } from '../../src/toolbench/promptTemplate.js';
 import { pythonRepr } from '../../src/toolbench/pythonRepr.js';
@@ -66,28 +59,6 @@ export function writeStandInData(dir: string): { train: string; queries: string;
   return { train, queries, texts: conversations.flatMap((c) => c.conversations.map((t) => t.value)) };
 }
 
-/** A tiny OPT (random, written on the host) and a BPE tokenizer trained on `texts`, in Hugging Face's layout. */
-export function writeTinyOpt(dir: string, texts: readonly string[], o: { vocabSize: number; positions: number }): string {
-  const bpe = trainByteLevelBpe(texts, { vocabSize: o.vocabSize, specialTokens: optSpecialTokens });
-  const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
-  const config = optConfig({
-    vocabSize: Math.ceil(tokenizer.vocabSize / 8) * 8,
-    hiddenSize: 32,
-    numHiddenLayers: 2,
-    numAttentionHeads: 2,
-    ffnDim: 64,
-    maxPositionEmbeddings: o.positions,
-    dropout: 0,
-  });
-  const rng = new SeededRandom(7);
-  saveCheckpoint(dir, {
-    config,
-    tensors: optParameterSpec(config).map((spec) => ({ name: spec.name, data: initialValues(spec, config, rng) })),
-    tokenizerFiles: tokenizer.files(),
-  });
-  return dir;
-}
-
 export interface StandInHub {
   url: string;
   /** Paths requested so far. */
@@ -117,3 +88,4 @@ export async function serveHub(repo: string, modelDir: string): Promise<StandInH
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
+
