@@ -6,9 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, helpText, parseArgs, type ParsedArgs } from './cliArgs.js';
 import { fittingPolicyName, isToolBenchFitting } from '../toolbench/fitting.js';
 import { formatPreflight, preflightMarkdown } from '../toolbench/preflight.js';
+import { UsageError, helpText, parseArgs, type ParsedArgs } from './cliArgs.js';
 import { chooseFitting, chooseTemplate, createEnvironment, createJudge, createPolicy } from './cliSetup.js';
 import { queryPreflight } from './queryPreflight.js';
 import { KILN_DIVERSITY_PROMPT } from './dfsdt.js';
