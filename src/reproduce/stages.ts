@@ -81,6 +81,14 @@ export async function preflightStage(c: StageContext, modelDir: string): Promise
     '',
     formatPreflight(queryPreflight(queries, c.pre.template, fitting, window)),
   ].join('\n');
+  const all = train.report.preflight.rows.at(-1);
+  if (all !== undefined && all.items > 0 && all.overflowBeforeFirstStep === all.items) {
+    c.log(text);
+    throw new Error(
+      `no training example leaves room for a single target token in ${train.report.preflight.positions} positions ` +
+        `with fitting policy ${c.o.fitting}; choose a shorter --fitting (docs/fitting.md lists what each makes fit)`,
+    );
+  }
   const path = join(c.o.out, PREFLIGHT_FILE);
   writeFileAtomic(path, `${text}\n`);
   return path;

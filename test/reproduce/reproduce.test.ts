@@ -3,13 +3,14 @@
  * facebook/opt-350m, a tiny ToolBench-format data set made here, and (when present) the shared
  * ToolBench sample. Few steps and few queries keep it short; lavapipe runs it with --allow-cpu.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReproduceCli, STATE_FILE } from '../../src/reproduce/index.js';
 import { FITTING_POLICY_FILE } from '../../src/toolbench/fitting.js';
-import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
+import { repoRoot, skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
 import { writeTinyOpt } from '../train/tinyRun.js';
 import { GROUPS, serveHub, STAND_IN_TEMPLATE, writeStandInData, type StandInHub } from './standIns.js';
 
@@ -33,6 +34,19 @@ async function reproduce(args: string[]) {
   const { io, streams } = captureIo();
   const code = await runReproduceCli(args, streams);
   return { code, ...io };
+}
+
+/** `node reproduce.js ...` as a child process; asynchronous, so this process's stand-in hub keeps answering. */
+function frontDoor(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['reproduce.js', ...args], { cwd: repoRoot, env: { ...process.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
+  });
 }
 
 beforeAll(async () => {
@@ -124,6 +138,23 @@ describe('reproduce on stand-ins', () => {
     const changed = await reproduce([...args.filter((a) => a !== 'compact,desc=32' && a !== '--fitting')]);
     expect(changed.code).toBe(1);
     expect(changed.err).toMatch(/other settings \(fitting differ\)/);
+  }, 600_000);
+
+  it('runs through its front door, reproduce.js (what npm run reproduce runs after the build)', async () => {
+    const out = join(root, 'front-door');
+    const run = await frontDoor(['--train', data.train, '--queries', data.queries, '--out', out, '--fitting', 'compact,desc=32', ...smoke, '--max-steps', '1']);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/length pre-flight: evaluation queries in 512 positions/);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toContain('| model | G1_instr | G1_cat | G1_tool | G2_cat | G2_instr | G3_instr | Avg |');
+    // ToolBench's rendering does not fit the stand-in's 512 positions: the pre-flight says so and stops before training.
+    const tooLong = await frontDoor(['--train', data.train, '--queries', data.queries, '--out', join(root, 'front-door-long'), ...smoke]);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stdout).toMatch(/\n  train\.json +16 +0 \(0\.0%\) +16 /);
+    expect(tooLong.stderr).toMatch(/no training example leaves room .* fitting policy toolbench; choose a shorter --fitting/);
+    expect(existsSync(join(root, 'front-door-long', 'train'))).toBe(false);
+    const refused = await frontDoor(['--out', join(root, 'front-door-none')]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/cannot start; missing:/);
   }, 600_000);
 
   it('stops before any work when the data is missing or the only adapter is software, saying what and how', async () => {
