@@ -32,7 +32,7 @@ export type DemoGroup = (typeof DEMO_GROUPS)[number];
  * from scratch in minutes has a short context to learn over. Saved with the checkpoint, so the
  * evaluation renders its prompts the same way.
  */
-export const DEMO_PROMPT_TEMPLATE = 'Functions:\n{functions_compact}';
+export const DEMO_PROMPT_TEMPLATE = 'Functions:\n{function_signatures}';
 
 export interface DemoDataOptions {
   seed: number;

@@ -5,6 +5,7 @@
  * step always makes three nodes (Thought, Action, Action Input), so that is 4 model calls, the
  * last of which may still be Finish. Errors from tools do not stop the chain: the model sees them.
  */
+import type { FittingPolicy } from '../toolbench/fitting.js';
 import type { ToolFunction, ToolQuery } from '../toolbench/functions.js';
 import type { ToolEnvironment } from './envs/environment.js';
 import { executeAction, type ExecutedStep, type NameMatch } from './executeAction.js';
@@ -25,6 +26,8 @@ export interface AgentSettings {
   nameMatch: NameMatch;
   /** Model calls on one path (CoT) or the depth limit of a branch (DFSDT). */
   maxSteps: number;
+  /** How the prompt's function list is shortened; default ToolBench's rendering. */
+  fitting?: FittingPolicy;
 }
 
 export interface QueryTask {
@@ -71,7 +74,7 @@ export function stepMessages(step: TrajectoryStep): ChatMessage[] {
 }
 
 export async function runChain(task: QueryTask, settings: AgentSettings): Promise<Trajectory> {
-  const { functions, messages } = startConversation(task.query, settings.template);
+  const { functions, messages } = startConversation(task.query, settings.template, {}, settings.fitting);
   const steps: TrajectoryStep[] = [];
   let llmCalls = 0;
   const trajectory = (stop: StopReason, extra: Partial<Trajectory> = {}): Trajectory => ({

@@ -6,8 +6,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fittingPolicyName, isToolBenchFitting } from '../toolbench/fitting.js';
+import { formatPreflight, preflightMarkdown } from '../toolbench/preflight.js';
 import { UsageError, helpText, parseArgs, type ParsedArgs } from './cliArgs.js';
-import { chooseTemplate, createEnvironment, createJudge, createPolicy } from './cliSetup.js';
+import { chooseFitting, chooseTemplate, createEnvironment, createJudge, createPolicy } from './cliSetup.js';
+import { queryPreflight } from './queryPreflight.js';
 import { KILN_DIVERSITY_PROMPT } from './dfsdt.js';
 import { computeJudgeAgreement, formatAgreement } from './judgeAgreement.js';
 import { Progress } from './progress.js';
@@ -83,6 +86,9 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
   const env = createEnvironment(args, log);
   const judge = createJudge(args, log);
   const { template, source: templateSource } = chooseTemplate(policy, args, log);
+  const fitting = chooseFitting(policy, args, log);
+  const preflight = policy.contextWindow ? queryPreflight(queries, template, fitting, policy.contextWindow) : null;
+  log(preflight ? formatPreflight(preflight) : `length pre-flight: not available for ${policy.description} (no local tokenizer)`);
   const method = args.method as 'cot' | 'dfsdt';
   const diversityFile = args['diversity-prompt-file'] as string | undefined;
   const out = resolve(args.out as string);
@@ -92,6 +98,7 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
     judge: judge.description,
     method,
     template: templateSource,
+    ...(isToolBenchFitting(fitting) ? {} : { fitting: fittingPolicyName(fitting) }),
     max_steps: args['max-steps'],
     max_llm_calls: method === 'dfsdt' ? args['max-llm-calls'] : undefined,
     name_match: args['name-match'],
@@ -108,6 +115,7 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
     env,
     judge,
     template,
+    fitting,
     method,
     maxSteps: Math.max(1, args['max-steps'] as number),
     nameMatch: args['name-match'] === 'exact' ? 'exact' : 'suffix',
@@ -125,8 +133,11 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
   if (outcome.skipped > 0) log(`resumed: ${outcome.skipped} queries already had results`);
   if (outcome.failed > 0) log(`${outcome.failed} queries failed and count as missing; run again to retry them`);
 
-  const summary = summarize(queries, store.all(), { judge: judge.description, environment: env.description, policy: policy.description, method });
-  const markdown = reportMarkdown(summary, { baselines: args['no-baselines'] !== true });
+  const summary = {
+    ...summarize(queries, store.all(), { judge: judge.description, environment: env.description, policy: policy.description, method }),
+    ...(preflight ? { preflight } : {}),
+  };
+  const markdown = reportMarkdown(summary, { baselines: args['no-baselines'] !== true }) + (preflight ? `\n${preflightMarkdown(preflight)}` : '');
   writeFileAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
   writeFileAtomic(join(out, 'report.md'), markdown);
   io.stdout(markdown);

@@ -2,6 +2,7 @@
  * The eval command's options: one table gives each option's kind, default and help line, so
  * parsing, validation and `--help` cannot drift apart.
  */
+import { FITTING_SPEC_HELP } from '../toolbench/fitting.js';
 import { DEFAULT_MAX_STEPS } from './agentLoop.js';
 import { DEFAULT_BEAM, DEFAULT_MAX_LLM_CALLS } from './dfsdt.js';
 
@@ -40,6 +41,7 @@ export const OPTIONS = {
   'max-llm-calls': { kind: 'int', default: DEFAULT_MAX_LLM_CALLS, help: 'DFSDT: model calls per query' },
   beam: { kind: 'int', default: DEFAULT_BEAM, help: 'DFSDT: children per node' },
   'diversity-prompt-file': { kind: 'string', help: 'DFSDT: diversity prompt with {previous_candidate} (default: kiln\'s wording)' },
+  fitting: { kind: 'string', help: `function-list fitting when the checkpoint names none: ${FITTING_SPEC_HELP}` },
   'prompt-file': { kind: 'string', help: 'system prompt template with {tool_list} and {functions}' },
   'name-match': { kind: 'string', default: 'suffix', choices: ['suffix', 'exact'], help: 'how a called name finds its function (ToolBench: suffix)' },
   'batch-size': { kind: 'int', default: 16, help: 'queries in flight, and the kiln model\'s batch' },

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fittingPolicyName, parseFittingPolicy, readFittingPolicy, TOOLBENCH_FITTING, type FittingPolicy } from '../toolbench/fitting.js';
 import { KILN_DEMO_PROMPT_TEMPLATE, hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
 import { UsageError, type ParsedArgs } from './cliArgs.js';
 import type { ToolEnvironment } from './envs/environment.js';
@@ -76,11 +77,13 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
   const fromConfig = Number(config.maxPositionEmbeddings ?? config.max_position_embeddings);
   const templateFile = join(source, CHECKPOINT_TEMPLATE_FILE);
   const trained = existsSync(templateFile) ? readFileSync(templateFile, 'utf8') : undefined;
+  const fitting = readFittingPolicy(source);
   return new KilnPolicy({
     model,
     tokenizer,
     source,
     ...(trained !== undefined ? { promptTemplate: trained } : {}),
+    ...(fitting.fromFile ? { fitting: fitting.policy } : {}),
     maxPositions: (args['max-positions'] as number | undefined) ?? (Number.isFinite(fromConfig) && fromConfig > 0 ? fromConfig : 2048),
     maxNewTokens: num(args, 'max-new-tokens'),
     temperature: num(args, 'temperature'),
@@ -88,6 +91,22 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
     batchSize: num(args, 'batch-size'),
     stopAfterActionInput: args['stop-after-action-input'] === true,
   });
+}
+
+/** The checkpoint's fitting policy first (it is what the model learned), then --fitting, then ToolBench's rendering. */
+export function chooseFitting(policy: Policy, args: ParsedArgs, log: (line: string) => void): FittingPolicy {
+  const spec = str(args, 'fitting');
+  let asked: FittingPolicy | undefined;
+  try {
+    asked = spec === undefined ? undefined : parseFittingPolicy(spec);
+  } catch (e) {
+    throw new UsageError(`--fitting: ${(e as Error).message}`);
+  }
+  if (policy.fitting === undefined) return asked ?? { ...TOOLBENCH_FITTING };
+  if (asked !== undefined && fittingPolicyName(asked) !== fittingPolicyName(policy.fitting)) {
+    log(`note: using the checkpoint's fitting policy ${fittingPolicyName(policy.fitting)}; --fitting ${spec} is ignored`);
+  }
+  return policy.fitting;
 }
 
 /** The checkpoint's own template first (it is what the model learned), then --prompt-file, then kiln's demo wording. */
@@ -99,7 +118,7 @@ export function chooseTemplate(policy: Policy, args: ParsedArgs, log: (line: str
   }
   if (file) {
     const template = readFileSync(file, 'utf8');
-    if (!hasFunctionsPlaceholder(template)) throw new UsageError(`${file}: the template has no {functions} or {functions_compact} placeholder`);
+    if (!hasFunctionsPlaceholder(template)) throw new UsageError(`${file}: the template has no {functions} or {function_signatures} placeholder`);
     return { template, source: file };
   }
   return { template: KILN_DEMO_PROMPT_TEMPLATE, source: 'kiln demo template' };

@@ -44,7 +44,7 @@ interface SearchState {
 }
 
 export async function runDfsdt(task: QueryTask, settings: DfsdtSettings): Promise<Trajectory> {
-  const { functions, messages } = startConversation(task.query, settings.template);
+  const { functions, messages } = startConversation(task.query, settings.template, {}, settings.fitting);
   const state: SearchState = { llmCalls: 0, contextOverflows: 0, finished: null, lastPath: [], lastStop: 'budget' };
   await expand(task, settings, functions, state, messages, []);
   const budgetHit = state.llmCalls >= settings.maxLlmCalls;

@@ -3,7 +3,16 @@
  * roles), write the next assistant turn as ReAct text. `complete` takes many requests at once, so
  * a local model can run them as one batch; the agent loops reach it through `PolicyBatcher`.
  */
+import type { FittingPolicy } from '../toolbench/fitting.js';
 import type { ToolFunction, ToolQuery } from '../toolbench/functions.js';
+
+export interface ContextWindow {
+  positions: number;
+  /** Tokens generated per step: a prompt must leave this many positions. */
+  reserve: number;
+  /** Tokens of the prompt the policy would build from these messages (BOS included). */
+  countPromptTokens(messages: readonly ChatMessage[]): number;
+}
 
 export type ChatRole = 'system' | 'user' | 'assistant' | 'function';
 
@@ -34,6 +43,10 @@ export interface Policy {
   readonly description: string;
   /** The system prompt template the policy was trained with, if it carries one. */
   readonly promptTemplate?: string;
+  /** The function-list fitting the policy was trained with, if it carries one. */
+  readonly fitting?: FittingPolicy;
+  /** The model's positions and token count, for the length pre-flight; absent for remote models. */
+  readonly contextWindow?: ContextWindow;
   /** How many requests one `complete` call should receive at most. */
   readonly maxBatch: number;
   complete(requests: PolicyRequest[]): Promise<PolicyCompletion[]>;

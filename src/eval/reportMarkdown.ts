@@ -19,7 +19,7 @@ const SHORT_NAMES: Record<string, string> = {
 export const QUOTED_BASELINES: { name: string; average: number; note: string }[] = [
   { name: 'OPT-350m SFT (the study)', average: 77.55, note: 'the study\'s own protocol' },
   { name: 'ChatGPT-CoT (as the study quotes it)', average: 26.0, note: 'ToolEval LLM judge' },
-  { name: 'ToolLLaMA-DFS (as the study quotes it)', average: 30.2, note: 'ToolEval LLM judge' },
+  { name: 'ToolLLaMA-DFS (as the study quotes it)', average: 30.18, note: 'ToolEval LLM judge' },
 ];
 
 export function reportMarkdown(s: EvalSummary, options: { baselines: boolean } = { baselines: true }): string {

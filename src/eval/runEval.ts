@@ -3,6 +3,7 @@
  * calls to the policy batched across queries, then through the judge, and its result is appended
  * to the store as soon as it is judged. Queries already in the store are skipped (resume).
  */
+import type { FittingPolicy } from '../toolbench/fitting.js';
 import { runChain, type AgentSettings } from './agentLoop.js';
 import { runDfsdt, type DfsdtSettings } from './dfsdt.js';
 import type { ToolEnvironment } from './envs/environment.js';
@@ -21,6 +22,7 @@ export interface EvalRunOptions {
   env: ToolEnvironment;
   judge: Judge;
   template: string;
+  fitting?: FittingPolicy;
   method: 'cot' | 'dfsdt';
   maxSteps: number;
   nameMatch: NameMatch;
@@ -42,7 +44,7 @@ export interface EvalRunOutcome {
 export async function runEvaluation(o: EvalRunOptions): Promise<EvalRunOutcome> {
   const pending = o.queries.filter((q) => !o.store.has(q.category, q.query.query_id));
   const batcher = new PolicyBatcher(o.policy);
-  const settings: AgentSettings = { template: o.template, env: o.env, batcher, nameMatch: o.nameMatch, maxSteps: o.maxSteps };
+  const settings: AgentSettings = { template: o.template, env: o.env, batcher, nameMatch: o.nameMatch, maxSteps: o.maxSteps, fitting: o.fitting };
   const dfsdtSettings: DfsdtSettings = { ...settings, ...o.dfsdt };
   let next = 0;
   let failed = 0;

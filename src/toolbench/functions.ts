@@ -223,7 +223,7 @@ export function pythonStrip(s: string): string {
 }
 
 /** Python `s[:n]`: counts code points, not UTF-16 units. */
-function firstChars(s: string, n: number): string {
+export function firstChars(s: string, n: number): string {
   const cps = Array.from(s);
   return cps.length <= n ? s : cps.slice(0, n).join('');
 }

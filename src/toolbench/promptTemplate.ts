@@ -1,28 +1,29 @@
 /**
  * System-prompt templates with the placeholders `{tool_list}` (toolListLines), `{functions}`
- * (pythonRepr of queryFunctions, ToolBench's rendering) and `{functions_compact}` (the same
- * functions one line each, compactFunctions.ts). The inserted texts are full of braces, so
+ * (pythonRepr of queryFunctions, ToolBench's rendering) and `{function_signatures}` (the same
+ * functions one line each, functionSignatures.ts). The inserted texts are full of braces, so
  * placeholders are replaced literally, in one pass, never by a format engine.
  */
-import { compactFunctionList } from './compactFunctions.js';
+import { fitFunctions, TOOLBENCH_FITTING, type FittingPolicy } from './fitting.js';
+import { signatureList } from './functionSignatures.js';
 import { queryFunctions, toolListLines, type ToolQuery } from './functions.js';
 import { pythonRepr } from './pythonRepr.js';
 
 export interface PromptTemplateValues {
   tool_list: string;
   functions: string;
-  /** Needed only by templates that use `{functions_compact}`. */
-  functions_compact?: string;
+  /** Needed only by templates that use `{function_signatures}`. */
+  function_signatures?: string;
 }
 
-const PLACEHOLDER = /\{(tool_list|functions|functions_compact)\}/g;
+const PLACEHOLDER = /\{(tool_list|functions|function_signatures)\}/g;
 
 /** Whether a template shows the model its functions, in either rendering. */
 export function hasFunctionsPlaceholder(template: string): boolean {
-  return template.includes('{functions}') || template.includes('{functions_compact}');
+  return template.includes('{functions}') || template.includes('{function_signatures}');
 }
 
-/** Replaces every `{tool_list}`, `{functions}` and `{functions_compact}` in `template` with the given texts. */
+/** Replaces every `{tool_list}`, `{functions}` and `{function_signatures}` in `template` with the given texts. */
 export function fillPromptTemplate(template: string, values: PromptTemplateValues): string {
   // One pass with a replacer function: inserted text is never rescanned, and `$` in it is literal.
   return template.replace(PLACEHOLDER, (_match, key: keyof PromptTemplateValues) => {
@@ -32,17 +33,21 @@ export function fillPromptTemplate(template: string, values: PromptTemplateValue
   });
 }
 
-/** The system prompt for a query: `template` filled with the query's tool list and functions. */
+/**
+ * The system prompt for a query: `template` filled with the query's tool list and its functions,
+ * as `fitting` shortens them, in either rendering.
+ */
 export function systemPromptFor(
   template: string,
   query: Pick<ToolQuery, 'api_list'>,
   toolDescriptions: Readonly<Record<string, string>> = {},
+  fitting: FittingPolicy = TOOLBENCH_FITTING,
 ): string {
-  const functions = queryFunctions(query);
+  const functions = fitFunctions(queryFunctions(query), fitting);
   return fillPromptTemplate(template, {
     tool_list: toolListLines(query, toolDescriptions),
     functions: pythonRepr(functions),
-    functions_compact: compactFunctionList(functions),
+    function_signatures: signatureList(functions),
   });
 }
 

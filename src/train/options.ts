@@ -6,6 +6,7 @@
  * known (TRL SFTTrainer defaults of the time: no warmup, no weight decay, batch 8, whole-text loss).
  */
 import { readFileSync } from 'node:fs';
+import { FITTING_SPEC_HELP, parseFittingPolicy } from '../toolbench/fitting.js';
 import type { LossOn } from '../toolbench/render.js';
 import type { OnBadRecord } from './data/validate.js';
 import type { OverlongPolicy } from './data/overlong.js';
@@ -47,6 +48,8 @@ export interface TrainOptions {
   preset: 'paper' | null;
   /** A system-prompt template file ({tool_list}, {functions}) saved with each checkpoint for the eval. */
   promptTemplate: string | null;
+  /** How the function list is shortened in every system prompt (fitting.ts); saved for eval. */
+  fitting: string;
 }
 
 type Kind = 'string' | 'strings' | 'number' | 'int' | 'bool' | { oneOf: readonly string[] };
@@ -88,6 +91,7 @@ const SPECS: readonly OptionSpec[] = [
   { key: 'saveTotalLimit', flag: 'save-total-limit', kind: 'int', help: 'keep the last K checkpoints (2)' },
   { key: 'logSteps', flag: 'log-steps', kind: 'int', help: 'progress line every N steps when stderr is not a terminal (10)' },
   { key: 'promptTemplate', flag: 'prompt-template', kind: 'string', meta: '<file>', help: 'the system-prompt template the data was rendered with, saved for eval' },
+  { key: 'fitting', flag: 'fitting', kind: 'string', meta: '<policy>', help: `function-list fitting, saved for eval: ${FITTING_SPEC_HELP}` },
   { key: 'resume', flag: 'resume', kind: 'string', meta: '[checkpoint dir]', help: 'continue from a checkpoint (alone: the latest in --out)' },
 ];
 
@@ -117,6 +121,7 @@ export const DEFAULTS: Omit<TrainOptions, 'model' | 'data' | 'out'> = {
   resume: null,
   preset: null,
   promptTemplate: null,
+  fitting: 'toolbench',
 };
 
 /** What `--preset paper` sets. */
@@ -239,6 +244,7 @@ export function parseTrainArgs(argv: readonly string[]): ParsedCommand {
 export const RESUME_FIXED_KEYS = [
   'data', 'lr', 'beta1', 'beta2', 'eps', 'weightDecay', 'schedule', 'warmupSteps', 'warmupRatio', 'maxGradNorm',
   'batchSize', 'gradAccum', 'epochs', 'maxSteps', 'maxLength', 'lossOn', 'overlong', 'onBadRecord', 'packing', 'seed',
+  'fitting',
 ] as const satisfies readonly (keyof TrainOptions)[];
 
 /**
@@ -281,6 +287,11 @@ export function validateOptions(o: TrainOptions): TrainOptions {
   check(o.saveTotalLimit >= 1, 'save-total-limit', `must be >= 1, got ${o.saveTotalLimit}`);
   check(o.logSteps >= 1, 'log-steps', `must be >= 1, got ${o.logSteps}`);
   check(o.seed >= 0 && o.seed <= 0xffffffff, 'seed', `must be a 32-bit unsigned integer, got ${o.seed}`);
+  try {
+    parseFittingPolicy(o.fitting ?? 'toolbench');
+  } catch (e) {
+    throw new OptionsError(`--fitting: ${(e as Error).message}`);
+  }
   return o;
 }
 

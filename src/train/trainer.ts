@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Gpu } from '../kernels/device.js';
 import { OPTForCausalLM } from '../model/opt.js';
+import { FITTING_POLICY_FILE, fittingPolicyFileText, parseFittingPolicy } from '../toolbench/fitting.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
 import { accumulateGradients, shiftedTargetCount } from './accumulation.js';
@@ -19,7 +20,7 @@ import { AdamW } from './adamw.js';
 import { OPTIMIZER_FILE, PROMPT_TEMPLATE_FILE, TRAINER_STATE_FILE, pruneCheckpoints, writeCheckpoint, writeFileDurable } from './checkpoints.js';
 import { GradClipper } from './clip.js';
 import { collateBatch, planBatches, type Batch, type PlannedBatch } from './data/batches.js';
-import { formatDataReport } from './data/dataReport.js';
+import { DATA_REPORT_FILE, formatDataReport } from './data/dataReport.js';
 import { prepareSftData, type PreparedData } from './data/prepare.js';
 import { writeLossCurve } from './lossCurve.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
@@ -95,8 +96,9 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
   const maxTokens = options.maxLength || positions;
   if (maxTokens > positions) throw new Error(`--max-length ${maxTokens} exceeds the model's max_position_embeddings ${positions}`);
   const promptTemplate = options.promptTemplate ? readFileSync(options.promptTemplate, 'utf8') : null;
+  const fitting = parseFittingPolicy(options.fitting ?? 'toolbench');
   if (promptTemplate !== null && !hasFunctionsPlaceholder(promptTemplate)) {
-    throw new Error(`--prompt-template ${options.promptTemplate}: the template has no {functions} or {functions_compact} placeholder`);
+    throw new Error(`--prompt-template ${options.promptTemplate}: the template has no {functions} or {function_signatures} placeholder`);
   }
 
   const data = await prepareSftData({
@@ -106,6 +108,7 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
     maxTokens,
     overlong: options.overlong,
     onBadRecord: options.onBadRecord,
+    fitting,
   });
   log(formatDataReport(data.report));
   if (data.examples.length === 0) throw new Error(`--data ${options.data.join(', ')}: no training examples left`);
@@ -137,6 +140,7 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
   const clipper = new GradClipper(gpu, params.map(([, p]) => p), options.maxGradNorm > 0 ? options.maxGradNorm : null);
   const stepLoss = gpu.alloc(4, 'step-loss');
   mkdirSync(options.out, { recursive: true });
+  writeFileDurable(join(options.out, DATA_REPORT_FILE), `${JSON.stringify(data.report, null, 2)}\n`);
 
   let step = resume?.state.step ?? 0;
   const elapsedBefore = resume?.state.elapsedSeconds ?? 0;
@@ -173,7 +177,10 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
     const dir = await writeCheckpoint(options.out, step, async (tmp) => {
       await model.save(tmp, {
         tokenizer,
-        extraFiles: promptTemplate === null ? {} : { [PROMPT_TEMPLATE_FILE]: promptTemplate },
+        extraFiles: {
+          ...(promptTemplate === null ? {} : { [PROMPT_TEMPLATE_FILE]: promptTemplate }),
+          [FITTING_POLICY_FILE]: fittingPolicyFileText(fitting),
+        },
       });
       await optimizer.saveState(join(tmp, OPTIMIZER_FILE));
       writeFileDurable(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);

@@ -68,7 +68,7 @@ describe('fillPromptTemplate / extractPromptTemplate', () => {
     const prompt = systemPromptFor(KILN_DEMO_PROMPT_TEMPLATE, { api_list: [api] });
     expect(prompt).toContain("Tools:\n1.units: None\nFunctions: [{'name': 'length_for_units'");
     expect(prompt.endsWith(`${pythonRepr(FINISH_FUNCTION)}]`)).toBe(true);
-    const compact = systemPromptFor('F:\n{functions_compact}', { api_list: [api] });
+    const compact = systemPromptFor('F:\n{function_signatures}', { api_list: [api] });
     expect(compact.split('\n')).toEqual([
       'F:',
       'length_for_units(value): Convert distances.',
@@ -77,6 +77,6 @@ describe('fillPromptTemplate / extractPromptTemplate', () => {
   });
 
   it('refuses a template whose placeholder has no text', () => {
-    expect(() => fillPromptTemplate('{functions_compact}', { tool_list: '', functions: '' })).toThrow(/functions_compact/);
+    expect(() => fillPromptTemplate('{function_signatures}', { tool_list: '', functions: '' })).toThrow(/function_signatures/);
   });
 });

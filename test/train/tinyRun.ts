@@ -39,7 +39,17 @@ export function writeTinyRun(dir: string, options: { conversations?: number; dro
   const dataPath = join(dir, 'train.json');
   writeFileSync(dataPath, JSON.stringify(conversations));
   const texts = conversations.map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll('</s>', ''));
-  const bpe = trainByteLevelBpe(texts, { vocabSize: 330, specialTokens: optSpecialTokens });
+  const modelDir = writeTinyOpt(join(dir, 'init'), texts, { vocabSize: 330, positions: 128, dropout: options.dropout ?? 0.1, seed: options.seed ?? 3 });
+  return { modelDir, dataPath };
+}
+
+/** A tiny OPT (random init, written on the host) and a BPE tokenizer trained on `texts`, in Hugging Face's layout at `modelDir`. */
+export function writeTinyOpt(
+  modelDir: string,
+  texts: readonly string[],
+  o: { vocabSize: number; positions: number; dropout: number; seed: number },
+): string {
+  const bpe = trainByteLevelBpe(texts, { vocabSize: o.vocabSize, specialTokens: optSpecialTokens });
   const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
   const config = optConfig({
     vocabSize: Math.ceil(tokenizer.vocabSize / 8) * 8,
@@ -47,15 +57,14 @@ export function writeTinyRun(dir: string, options: { conversations?: number; dro
     numHiddenLayers: 2,
     numAttentionHeads: 2,
     ffnDim: 64,
-    maxPositionEmbeddings: 128,
-    dropout: options.dropout ?? 0.1,
+    maxPositionEmbeddings: o.positions,
+    dropout: o.dropout,
   });
-  const rng = new SeededRandom(options.seed ?? 3);
-  const modelDir = join(dir, 'init');
+  const rng = new SeededRandom(o.seed);
   saveCheckpoint(modelDir, {
     config,
     tensors: optParameterSpec(config).map((spec) => ({ name: spec.name, data: initialValues(spec, config, rng) })),
     tokenizerFiles: tokenizer.files(),
   });
-  return { modelDir, dataPath };
+  return modelDir;
 }

@@ -14,7 +14,8 @@
 import { renderInferencePrompt } from '../../toolbench/render.js';
 import { actionInputEnd } from '../react.js';
 import type { GenerateOptions } from '../../model/generate.js';
-import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
+import type { FittingPolicy } from '../../toolbench/fitting.js';
+import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
 
 export interface TextTokenizer {
   encode(text: string): number[];
@@ -35,6 +36,8 @@ export interface KilnPolicyOptions {
   source: string;
   /** The system prompt template the model was trained with, when known. */
   promptTemplate?: string;
+  /** The function-list fitting the model was trained with, when known. */
+  fitting?: FittingPolicy;
   maxPositions: number;
   maxNewTokens: number;
   temperature: number;
@@ -44,6 +47,15 @@ export interface KilnPolicyOptions {
   stopAfterActionInput?: boolean;
 }
 
+/** The prompt a kiln model is given (see complete), counted: for the pre-flight, with or without a model. */
+export function kilnContextWindow(tokenizer: Pick<TextTokenizer, 'encode'>, positions: number, maxNewTokens: number): ContextWindow {
+  return {
+    positions,
+    reserve: maxNewTokens,
+    countPromptTokens: (messages) => tokenizer.encode(renderInferencePrompt(messages, 'training')).length,
+  };
+}
+
 // The end of an assistant turn in training is `</s>`; the other roles would start a turn the
 // model must not write.
 export const KILN_STOP_STRINGS = ['</s>', '\nFunction:', '\nUser:', '\nAssistant:', '\nSystem:'];
@@ -51,11 +63,15 @@ export const KILN_STOP_STRINGS = ['</s>', '\nFunction:', '\nUser:', '\nAssistant
 export class KilnPolicy implements Policy {
   readonly description: string;
   readonly promptTemplate?: string;
+  readonly fitting?: FittingPolicy;
+  readonly contextWindow: ContextWindow;
   readonly maxBatch: number;
 
   constructor(private readonly o: KilnPolicyOptions) {
     this.description = `kiln model ${o.source}`;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
+    if (o.fitting !== undefined) this.fitting = o.fitting;
+    this.contextWindow = kilnContextWindow(o.tokenizer, o.maxPositions, o.maxNewTokens);
     this.maxBatch = o.batchSize;
     if (o.maxNewTokens >= o.maxPositions) {
       throw new Error(`max new tokens (${o.maxNewTokens}) must be below the model's ${o.maxPositions} positions`);

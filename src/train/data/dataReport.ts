@@ -2,10 +2,15 @@
  * The summary of the training data printed before the first step: what was read, what the
  * overlong policy did, how many tokens and target tokens remain, and the length distribution.
  */
+import { basename } from 'node:path';
+import { formatPreflight, type Preflight } from '../../toolbench/preflight.js';
 import type { LossOn } from '../../toolbench/render.js';
 import type { OverlongCounts, OverlongPolicy } from './overlong.js';
 import type { SourceForm } from './sources.js';
 import type { BadRecord } from './validate.js';
+
+/** The data report as JSON, beside the checkpoints in the run's directory. */
+export const DATA_REPORT_FILE = 'data_report.json';
 
 export interface LengthBin {
   /** Lengths in (from, to]. */
@@ -27,6 +32,19 @@ export interface DataReport {
   policy: OverlongPolicy;
   overlong: OverlongCounts;
   lengthHistogram: LengthBin[];
+  /** Conversations whose system prompt had no function list the fitting policy could read. */
+  fittingNotApplied: number;
+  /** What fits, per group, before any cut (the same summary the evaluation prints). */
+  preflight: Preflight;
+}
+
+/**
+ * The pre-flight group of a record: ToolBench's group as the path names it (`G1_answer`,
+ * `G123_dfs` in toolllama_G123_dfs_train.json), else the file's name.
+ */
+export function dataGroup(location: string): string {
+  const group = /G\d+_[A-Za-z]+/.exec(location);
+  return group ? group[0] : basename(location.replace(/ (\[\d+\]|line \d+)$/, ''));
 }
 
 /** Counts of example lengths in `bins` equal-width bins up to `maxTokens`. */
@@ -66,6 +84,10 @@ export function formatDataReport(r: DataReport): string {
   for (const bin of r.lengthHistogram) {
     const bar = '#'.repeat(Math.round((40 * bin.count) / most));
     lines.push(`    ${String(bin.from + 1).padStart(5)}-${String(bin.to).padEnd(5)} ${String(bin.count).padStart(7)} ${bar}`);
+  }
+  lines.push(formatPreflight(r.preflight));
+  if (r.fittingNotApplied > 0) {
+    lines.push(`  fitting policy ${r.preflight.fitting} not applied to ${r.fittingNotApplied} conversations (no readable function list)`);
   }
   for (const bad of r.badRecords.slice(0, 5)) lines.push(`  malformed: ${bad.location}: ${bad.message}`);
   if (r.badRecords.length > 5) lines.push(`  ... and ${r.badRecords.length - 5} more malformed records`);

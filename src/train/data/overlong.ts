@@ -35,7 +35,8 @@ export interface FitOptions {
   minObservationTokens?: number;
 }
 
-export type FitOutcome =
+/** Every outcome also says the example's length before any cut and its opening (the tokens before its first assistant turn). */
+export type FitOutcome = (
   | { action: 'kept'; example: TokenizedExample }
   | {
       action: 'truncated';
@@ -46,7 +47,8 @@ export type FitOutcome =
       functionsRemoved: number;
       tokensBefore: number;
     }
-  | { action: 'dropped'; tokensBefore: number };
+  | { action: 'dropped'; tokensBefore: number }
+) & { lengths: { total: number; opening: number } };
 
 const ELLIPSIS = '...';
 // Each pass re-tokenizes and re-plans from exact counts; a BPE merge at a cut edge can be off by a
@@ -57,8 +59,13 @@ const MAX_PASSES = 4;
 export function fitExample(conv: ToolLlamaConversation, options: FitOptions): FitOutcome {
   const first = encodeConversation(conv, options);
   const tokensBefore = first.encoded.ids.length;
-  if (tokensBefore <= options.maxTokens) return { action: 'kept', example: labelTokens(first.encoded, first.lossSpans) };
-  if (options.policy === 'drop') return { action: 'dropped', tokensBefore };
+  const firstAssistant = conv.conversations.findIndex((t) => t.from === 'assistant');
+  const lengths = {
+    total: tokensBefore,
+    opening: firstAssistant < 0 ? tokensBefore : firstTokenAtOrAfter(first.encoded.offsets, first.valueSpans[firstAssistant]![0]),
+  };
+  if (tokensBefore <= options.maxTokens) return { action: 'kept', example: labelTokens(first.encoded, first.lossSpans), lengths };
+  if (options.policy === 'drop') return { action: 'dropped', tokensBefore, lengths };
 
   const minObs = options.minObservationTokens ?? 64;
   const markerTokens = Math.max(1, options.tokenizer.encodeWithOffsets(ELLIPSIS).ids.length);
@@ -84,10 +91,11 @@ export function fitExample(conv: ToolLlamaConversation, options: FitOptions): Fi
         observationsCut: observationsCut.size,
         functionsRemoved,
         tokensBefore,
+        lengths,
       };
     }
   }
-  return { action: 'dropped', tokensBefore };
+  return { action: 'dropped', tokensBefore, lengths };
 }
 
 interface Encoded {

@@ -3,8 +3,11 @@
  * it, apply the overlong policy, and report, all before the first training step. Records stream
  * through one at a time; only the tokenized examples are kept.
  */
+import { fittingPolicyName, TOOLBENCH_FITTING, type FittingPolicy } from '../../toolbench/fitting.js';
+import { summarizePreflight, type LengthItem } from '../../toolbench/preflight.js';
 import type { LossOn } from '../../toolbench/render.js';
-import { lengthHistogram, type DataReport } from './dataReport.js';
+import { dataGroup, lengthHistogram, type DataReport } from './dataReport.js';
+import { fitConversation } from './fitSystemPrompt.js';
 import { countOutcome, emptyOverlongCounts, fitExample, type OverlongPolicy } from './overlong.js';
 import { countTargets, type TokenizedExample, type TokenizerLike } from './tokenizeExample.js';
 import { describeBadRecords, emptyFormCounts, readConversations, type BadRecord, type OnBadRecord } from './validate.js';
@@ -19,6 +22,10 @@ export interface PrepareOptions {
   overlong: OverlongPolicy;
   onBadRecord: OnBadRecord;
   minObservationTokens?: number;
+  /** How system prompts' function lists are shortened; default ToolBench's rendering (no change). */
+  fitting?: FittingPolicy;
+  /** Stop after this many conversations (a sample, for a pre-flight); default all. */
+  maxConversations?: number;
 }
 
 export interface PreparedData {
@@ -36,6 +43,9 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
   const recordsByForm = emptyFormCounts();
   const overlong = emptyOverlongCounts();
   let conversations = 0;
+  let fittingNotApplied = 0;
+  const fitting = options.fitting ?? TOOLBENCH_FITTING;
+  const lengthItems: LengthItem[] = [];
   for await (const outcome of readConversations(options.paths)) {
     if (!outcome.ok) {
       bad.push(outcome.bad);
@@ -44,8 +54,11 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
     recordsByForm[outcome.form]++;
     // Under `fail` the run stops once reading ends, so tokenizing after a bad record is wasted.
     if (options.onBadRecord === 'fail' && bad.length > 0) continue;
-    for (const conv of outcome.conversations) {
+    if (conversations >= (options.maxConversations ?? Infinity)) break;
+    for (const original of outcome.conversations) {
       conversations++;
+      const { conv, applied } = fitConversation(original, fitting);
+      if (!applied) fittingNotApplied++;
       const fit = fitExample(conv, {
         maxTokens: options.maxTokens,
         policy: options.overlong,
@@ -54,6 +67,7 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
         minObservationTokens: options.minObservationTokens,
       });
       countOutcome(overlong, fit);
+      lengthItems.push({ group: dataGroup(outcome.location), openingTokens: fit.lengths.opening, totalTokens: fit.lengths.total });
       if (fit.action === 'dropped') continue;
       examples.push(fit.example);
       locations.push(outcome.location);
@@ -73,6 +87,14 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
     policy: options.overlong,
     overlong,
     lengthHistogram: lengthHistogram(lengths, options.maxTokens),
+    fittingNotApplied,
+    // One target token is the least a training example needs after its opening.
+    preflight: summarizePreflight(lengthItems, {
+      subject: 'training examples',
+      positions: options.maxTokens,
+      reserve: 1,
+      fitting: fittingPolicyName(fitting),
+    }),
   };
   return { examples, locations, report };
 }

@@ -1,10 +1,10 @@
 /**
- * A compact rendering of a function list: one line per function, `name(required, optional?):
+ * A function list as signatures: one line per function, `name(required, optional?):
  * description`, instead of ToolBench's Python-literal JSON schema. It carries what a call needs
  * (the name, the argument keys, which are optional, an enum's values) in about a fifth of the
  * tokens, for models whose context cannot hold ToolBench's rendering (docs/demo.md). Finish is
  * shown without its description. A prompt
- * template selects it with the `{functions_compact}` placeholder, so a checkpoint's saved template
+ * template selects it with the `{function_signatures}` placeholder, so a checkpoint's saved template
  * makes evaluation render functions exactly as training did.
  */
 import { FINISH_FUNCTION, type ToolFunction } from './functions.js';
@@ -12,16 +12,16 @@ import { FINISH_FUNCTION, type ToolFunction } from './functions.js';
 // ToolBench wraps every API description in this sentence (functions.ts apiToFunction).
 const WRAPPED_DESCRIPTION = /^This is the subfunction for tool "[^"]*", you can use this tool\.(?:The description of this function is: "([\s\S]*)")?$/;
 
-export interface CompactFunctionOptions {
+export interface SignatureOptions {
   /** The description is cut to its first sentence and then to this many characters. */
   maxDescriptionChars?: number;
 }
 
-export function compactFunctionList(functions: readonly ToolFunction[], options: CompactFunctionOptions = {}): string {
-  return functions.map((fn) => compactFunction(fn, options)).join('\n');
+export function signatureList(functions: readonly ToolFunction[], options: SignatureOptions = {}): string {
+  return functions.map((fn) => functionSignature(fn, options)).join('\n');
 }
 
-export function compactFunction(fn: ToolFunction, options: CompactFunctionOptions = {}): string {
+export function functionSignature(fn: ToolFunction, options: SignatureOptions = {}): string {
   const { properties, required } = fn.parameters;
   const args = Object.entries(properties).map(([key, schema]) => {
     const values = schema.enum ? `=${schema.enum.join('|')}` : '';
