@@ -184,7 +184,8 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   };
   const appendItems = (target: unknown, items: unknown[]) => {
     if (!Array.isArray(target)) throw new Error(`${source}: APPEND on a value that is not a list`);
-    target.push(...items);
+    // One push per item: spreading a long APPENDS (300k items) into push() overflows V8's argument limit.
+    for (const item of items) target.push(item);
   };
 
   for (;;) {
