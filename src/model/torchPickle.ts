@@ -143,6 +143,14 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   const u32 = () => view.getUint32(need(4), true);
   const u64 = () => asInt(view.getBigUint64(need(8), true), `${source}: length`);
   const raw = (n: number) => bytes.subarray(need(n), at);
+  const utf8 = (n: number) => {
+    const start = at;
+    try {
+      return text.decode(raw(n));
+    } catch {
+      throw new Error(`${source}: the string at byte ${start} is not valid UTF-8`);
+    }
+  };
   const line = () => {
     const end = bytes.indexOf(0x0a, at);
     if (end < 0) throw new Error(`${source}: unterminated text line at byte ${at}`);
@@ -233,9 +241,9 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
         break;
       }
       case 0x47: stack.push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(text.decode(raw(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(text.decode(raw(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text.decode(raw(u64()))); break; // BINUNICODE8
+      case 0x58: stack.push(utf8(u32())); break; // BINUNICODE
+      case 0x8c: stack.push(utf8(u8())); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(utf8(u64())); break; // BINUNICODE8
       case 0x54: stack.push(latin1.decode(raw(u32()))); break; // BINSTRING
       case 0x55: stack.push(latin1.decode(raw(u8()))); break; // SHORT_BINSTRING
       case 0x42: stack.push(raw(u32()).slice()); break; // BINBYTES

@@ -210,6 +210,9 @@ function parseCentralDirectory(directory: Uint8Array, count: number, path: strin
     const extraLength = view.getUint16(at + 30, true);
     const commentLength = view.getUint16(at + 32, true);
     let localHeaderOffset = view.getUint32(at + 42, true);
+    if (at + 46 + nameLength + extraLength + commentLength > directory.byteLength) {
+      throw new Error(`${path}: zip central directory entry ${i} runs past the directory`);
+    }
     const name = decoder.decode(directory.subarray(at + 46, at + 46 + nameLength));
     // zip64 extended information (extra field id 1): 8-byte values for exactly those of
     // size, compressed size and local header offset whose 4-byte field is 0xffffffff, in that order.
@@ -218,9 +221,11 @@ function parseCentralDirectory(directory: Uint8Array, count: number, path: strin
     while (extra + 4 <= extraEnd) {
       const id = view.getUint16(extra, true);
       const length = view.getUint16(extra + 2, true);
+      if (extra + 4 + length > extraEnd) throw new Error(`${path}: entry ${name}: zip extra field runs past its entry`);
       if (id === 1) {
         let field = extra + 4;
         const next = () => {
+          if (field + 8 > extra + 4 + length) throw new Error(`${path}: entry ${name}: zip64 extra field is too short`);
           const value = u64(view, field, `${path}: entry ${name}`);
           field += 8;
           return value;
