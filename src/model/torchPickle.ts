@@ -145,8 +145,9 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   const raw = (n: number) => bytes.subarray(need(n), at);
   const utf8 = (n: number) => {
     const start = at;
+    const stored = raw(n);
     try {
-      return text.decode(raw(n));
+      return text.decode(stored);
     } catch {
       throw new Error(`${source}: the string at byte ${start} is not valid UTF-8`);
     }
