@@ -21,7 +21,7 @@ export interface ResumedFrom {
   step: number;
 }
 
-function describe(names: string[]): string {
+function listNames(names: string[]): string {
   const shown = names.slice(0, 4).join(', ');
   return names.length > 4 ? `${shown} and ${names.length - 4} more` : shown;
 }
@@ -49,7 +49,7 @@ export function claimRunDirectory(out: string, resumedFrom: ResumedFrom | null, 
     if (names.length === 0) return;
     if (!overwrite) {
       throw new OptionsError(
-        `--out ${out} already holds a training run (${describe(names)}); continue it with --resume, ` +
+        `--out ${out} already holds a training run (${listNames(names)}); continue it with --resume, ` +
           'write to a new --out, or pass --overwrite to delete those files and start over',
       );
     }
@@ -60,7 +60,7 @@ export function claimRunDirectory(out: string, resumedFrom: ResumedFrom | null, 
   if (later.length === 0) return;
   if (!overwrite) {
     throw new OptionsError(
-      `--resume ${resumedFrom.dir}: ${out} also holds later checkpoints (${describe(later)}) that this run would mix with its own; ` +
+      `--resume ${resumedFrom.dir}: ${out} also holds later checkpoints (${listNames(later)}) that this run would mix with its own; ` +
         'resume from the latest, or pass --overwrite to delete them',
     );
   }
