@@ -184,7 +184,7 @@ interface FileOptions {
 async function downloadFile(url: string, dest: string, file: string, options: FileOptions) {
   const part = `${dest}.part`;
   // The one place that turns a repo's file name into a path: nothing may land outside the cache.
-  checkPlainFileName(file, "hub download");
+  checkPlainFileName(file, 'hub download');
   for (let attempt = 1; ; attempt++) {
     try {
       return await downloadAttempt(url, dest, part, file, options);
