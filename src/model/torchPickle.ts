@@ -230,8 +230,10 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
       case 0x8a: case 0x8b: { // LONG1, LONG4: little-endian two's complement of n bytes
         const n = op === 0x8a ? u8() : u32();
         const digits = raw(n);
-        let value = 0n;
-        for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]!);
+        // One hex parse, linear in n; shifting a growing BigInt byte by byte is quadratic, which
+        // made a megabyte-long LONG4 hang the load for minutes.
+        const hex = Buffer.from(digits).reverse().toString('hex');
+        let value = n === 0 ? 0n : BigInt(`0x${hex}`);
         if (n > 0 && digits[n - 1]! & 0x80) value -= 1n << BigInt(8 * n);
         stack.push(value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
         break;

@@ -171,6 +171,16 @@ describe('minor cases', () => {
     expect((list as unknown[]).length).toBe(300_000);
   });
 
+  it('a megabyte-long LONG4 integer loads whole (it took minutes: the digits were shifted in one by one)', () => {
+    const n = 1 << 20;
+    const bytes = new Uint8Array(2 + 5 + n + 1);
+    bytes.set([0x80, 2, 0x8b /* LONG4 */]);
+    new DataView(bytes.buffer).setUint32(3, n, true);
+    bytes[7 + n - 1] = 0x01; // little-endian: the value is 256^(n-1)
+    bytes[7 + n] = 0x2e; // STOP
+    expect(unpickleTorch(bytes, 'x.bin: archive/data.pkl')).toBe(1n << BigInt(8 * (n - 1)));
+  }, 20_000);
+
   it('non-UTF-8 training bytes fail naming the file and record under --on-bad-record fail, and are skipped under skip', async () => {
     const good = Buffer.from(`${JSON.stringify(conversation('{"temp": 12}'))}\n`);
     const bad = Buffer.from(`${JSON.stringify(conversation('{"temp": "XX"}'))}\n`);
