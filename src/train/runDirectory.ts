@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { OptionsError } from './options.js';
 
 /** The names kiln's trainer writes into `--out` (and their temporary forms). */
-const RUN_FILE = /^(checkpoint-\d+(\.(tmp|old)-[0-9a-f]+)?|metrics\.jsonl(\.tmp-\d+)?|loss\.png)$/;
+const RUN_FILE = /^(checkpoint-\d+(\.(tmp|old)-[0-9a-f]+)?|(metrics\.jsonl|loss\.png)(\.tmp-\d+)?)$/;
 const CHECKPOINT = /^checkpoint-(\d+)$/;
 
 /** The resume point as the run directory needs it. */
