@@ -7,13 +7,14 @@
  * `config.json`, `model.safetensors` and the tokenizer files so that `transformers` loads the
  * directory with `from_pretrained`.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { type OptConfig, configToJson } from './config.js';
 import type { DType } from './dtypes.js';
 import { optParameterSpec } from './parameterSpec.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
+import { readShardIndex } from './shardIndex.js';
 import { TorchBinReader, readTorchBin } from './torchBin.js';
 
 export type CheckpointFormat = 'safetensors' | 'pytorch-bin';
@@ -43,31 +44,13 @@ export function canonicalTensorName(stored: string): string {
   return stored.startsWith('decoder.') ? `model.${stored}` : stored;
 }
 
-function readIndex(path: string): string[] {
-  let weightMap: unknown;
-  try {
-    weightMap = (JSON.parse(readFileSync(path, 'utf8')) as { weight_map?: unknown }).weight_map;
-  } catch (err) {
-    throw new Error(`${path}: cannot read shard index: ${(err as Error).message}`);
-  }
-  if (typeof weightMap !== 'object' || weightMap === null) throw new Error(`${path}: weight_map is missing`);
-  const shards = new Set<string>();
-  for (const [name, file] of Object.entries(weightMap)) {
-    if (typeof file !== 'string' || file.includes('/') || file.includes('\\')) {
-      throw new Error(`${path}: weight_map entry "${name}" must name a file in the same directory`);
-    }
-    shards.add(file);
-  }
-  return [...shards].sort();
-}
-
 /** Finds the weight files in `dir` and lists their tensors (headers only, no tensor data). */
 export function listCheckpoint(dir: string): CheckpointListing {
   const at = (f: string) => join(dir, f);
   if (existsSync(at('model.safetensors')) || existsSync(at('model.safetensors.index.json'))) {
     const paths = existsSync(at('model.safetensors'))
       ? [at('model.safetensors')]
-      : readIndex(at('model.safetensors.index.json')).map(at);
+      : readShardIndex(at('model.safetensors.index.json')).map(at);
     return {
       format: 'safetensors',
       files: paths.map((path) => ({ path, tensors: readSafetensorsHeader(path).entries.map(({ name, shape }) => ({ name, shape })) })),
@@ -76,7 +59,7 @@ export function listCheckpoint(dir: string): CheckpointListing {
   if (existsSync(at('pytorch_model.bin')) || existsSync(at('pytorch_model.bin.index.json'))) {
     const paths = existsSync(at('pytorch_model.bin'))
       ? [at('pytorch_model.bin')]
-      : readIndex(at('pytorch_model.bin.index.json')).map(at);
+      : readShardIndex(at('pytorch_model.bin.index.json')).map(at);
     return {
       format: 'pytorch-bin',
       files: paths.map((path) => {

@@ -4,6 +4,7 @@
  * checkpoints. Defaults for absent keys are those of `transformers`' `OPTConfig.__init__`.
  */
 import { readFileSync } from 'node:fs';
+import { type FieldKind, type SizeLimit, checkConfigValue } from './configFields.js';
 
 export interface OptConfig {
   vocabSize: number;
@@ -34,22 +35,20 @@ export interface OptConfig {
   extra: Record<string, unknown>;
 }
 
-type FieldKind = 'positiveInt' | 'nonNegativeInt' | 'boolean' | 'probability' | 'nonNegativeNumber' | 'string';
-
 /** Every interpreted key: its JSON name, its OptConfig name, its kind and HF's default. */
-const fields: ReadonlyArray<{ json: string; key: keyof OptConfig; kind: FieldKind; fallback: unknown }> = [
-  { json: 'vocab_size', key: 'vocabSize', kind: 'positiveInt', fallback: 50272 },
-  { json: 'hidden_size', key: 'hiddenSize', kind: 'positiveInt', fallback: 768 },
-  { json: 'num_hidden_layers', key: 'numHiddenLayers', kind: 'positiveInt', fallback: 12 },
-  { json: 'ffn_dim', key: 'ffnDim', kind: 'positiveInt', fallback: 3072 },
-  { json: 'max_position_embeddings', key: 'maxPositionEmbeddings', kind: 'positiveInt', fallback: 2048 },
+const fields: ReadonlyArray<{ json: string; key: keyof OptConfig; kind: FieldKind; fallback: unknown; limit?: SizeLimit }> = [
+  { json: 'vocab_size', key: 'vocabSize', kind: 'positiveInt', fallback: 50272, limit: 'vocabSize' },
+  { json: 'hidden_size', key: 'hiddenSize', kind: 'positiveInt', fallback: 768, limit: 'hiddenSize' },
+  { json: 'num_hidden_layers', key: 'numHiddenLayers', kind: 'positiveInt', fallback: 12, limit: 'layers' },
+  { json: 'ffn_dim', key: 'ffnDim', kind: 'positiveInt', fallback: 3072, limit: 'ffnDim' },
+  { json: 'max_position_embeddings', key: 'maxPositionEmbeddings', kind: 'positiveInt', fallback: 2048, limit: 'positions' },
   { json: 'do_layer_norm_before', key: 'doLayerNormBefore', kind: 'boolean', fallback: true },
   { json: '_remove_final_layer_norm', key: 'removeFinalLayerNorm', kind: 'boolean', fallback: false },
   // word_embed_proj_dim's default is hidden_size; filled in after the other fields.
-  { json: 'word_embed_proj_dim', key: 'wordEmbedProjDim', kind: 'positiveInt', fallback: undefined },
+  { json: 'word_embed_proj_dim', key: 'wordEmbedProjDim', kind: 'positiveInt', fallback: undefined, limit: 'hiddenSize' },
   { json: 'dropout', key: 'dropout', kind: 'probability', fallback: 0.1 },
   { json: 'attention_dropout', key: 'attentionDropout', kind: 'probability', fallback: 0.0 },
-  { json: 'num_attention_heads', key: 'numAttentionHeads', kind: 'positiveInt', fallback: 12 },
+  { json: 'num_attention_heads', key: 'numAttentionHeads', kind: 'positiveInt', fallback: 12, limit: 'heads' },
   { json: 'activation_function', key: 'activationFunction', kind: 'string', fallback: 'relu' },
   { json: 'layerdrop', key: 'layerdrop', kind: 'probability', fallback: 0.0 },
   { json: 'init_std', key: 'initStd', kind: 'nonNegativeNumber', fallback: 0.02 },
@@ -64,32 +63,6 @@ const fields: ReadonlyArray<{ json: string; key: keyof OptConfig; kind: FieldKin
 
 /** Keys written by configToJson itself, so not carried in `extra`. */
 const managedKeys = new Set(['model_type', 'architectures', 'dtype', ...fields.map((f) => f.json)]);
-
-function checkKind(value: unknown, kind: FieldKind, where: string): void {
-  const fail = (want: string) => {
-    throw new Error(`${where} must be ${want}, got ${JSON.stringify(value)}`);
-  };
-  switch (kind) {
-    case 'positiveInt':
-      if (!Number.isInteger(value) || (value as number) <= 0) fail('a positive integer');
-      break;
-    case 'nonNegativeInt':
-      if (!Number.isInteger(value) || (value as number) < 0) fail('a non-negative integer');
-      break;
-    case 'boolean':
-      if (typeof value !== 'boolean') fail('true or false');
-      break;
-    case 'probability':
-      if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('a number in [0, 1)');
-      break;
-    case 'nonNegativeNumber':
-      if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value)) fail('a finite number >= 0');
-      break;
-    case 'string':
-      if (typeof value !== 'string') fail('a string');
-      break;
-  }
-}
 
 /** Cross-field rules: the ones kiln's kernels and parameter layout depend on. */
 function checkSupported(config: OptConfig, source: string): void {
@@ -137,7 +110,7 @@ export function parseOptConfig(json: unknown, source = 'config.json'): OptConfig
       values[field.key] = field.json === 'word_embed_proj_dim' ? values.hiddenSize : field.fallback;
       continue;
     }
-    checkKind(value, field.kind, `${source}: ${field.json}`);
+    checkConfigValue(value, field.kind, `${source}: ${field.json}`, field.limit);
     values[field.key] = value;
   }
   const extra: Record<string, unknown> = {};

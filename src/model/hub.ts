@@ -14,6 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkPlainFileName, readShardIndex } from './shardIndex.js';
 
 export interface DownloadProgress {
   file: string;
@@ -165,11 +166,7 @@ async function fetchModelFiles(id: string, dir: string, fetchOne: (file: string,
   await fetchOne('config.json', false);
   if (!(await fetchOne('model.safetensors', true))) {
     if (await fetchOne('model.safetensors.index.json', true)) {
-      const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
-      for (const shard of new Set(Object.values(index.weight_map))) {
-        if (!/^[\w.-]+$/.test(shard)) throw new Error(`${id}: shard index names an invalid file "${shard}"`);
-        await fetchOne(shard, false);
-      }
+      for (const shard of readShardIndex(join(dir, 'model.safetensors.index.json'))) await fetchOne(shard, false);
     } else if (!(await fetchOne('pytorch_model.bin', true))) {
       throw new Error(`${id}: the repo has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin`);
     }
@@ -186,6 +183,8 @@ interface FileOptions {
 /** Downloads one file (retrying and resuming), or reports that the hub has no such file. */
 async function downloadFile(url: string, dest: string, file: string, options: FileOptions) {
   const part = `${dest}.part`;
+  // The one place that turns a repo's file name into a path: nothing may land outside the cache.
+  checkPlainFileName(file, 'hub download');
   for (let attempt = 1; ; attempt++) {
     try {
       return await downloadAttempt(url, dest, part, file, options);

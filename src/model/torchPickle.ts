@@ -143,6 +143,15 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   const u32 = () => view.getUint32(need(4), true);
   const u64 = () => asInt(view.getBigUint64(need(8), true), `${source}: length`);
   const raw = (n: number) => bytes.subarray(need(n), at);
+  const utf8 = (n: number) => {
+    const start = at;
+    const stored = raw(n);
+    try {
+      return text.decode(stored);
+    } catch {
+      throw new Error(`${source}: the string at byte ${start} is not valid UTF-8`);
+    }
+  };
   const line = () => {
     const end = bytes.indexOf(0x0a, at);
     if (end < 0) throw new Error(`${source}: unterminated text line at byte ${at}`);
@@ -184,7 +193,8 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   };
   const appendItems = (target: unknown, items: unknown[]) => {
     if (!Array.isArray(target)) throw new Error(`${source}: APPEND on a value that is not a list`);
-    target.push(...items);
+    // One push per item: spreading a long APPENDS (300k items) into push() overflows V8's argument limit.
+    for (const item of items) target.push(item);
   };
 
   for (;;) {
@@ -220,8 +230,10 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
       case 0x8a: case 0x8b: { // LONG1, LONG4: little-endian two's complement of n bytes
         const n = op === 0x8a ? u8() : u32();
         const digits = raw(n);
-        let value = 0n;
-        for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]!);
+        // One hex parse, linear in n; shifting a growing BigInt byte by byte is quadratic, which
+        // made a megabyte-long LONG4 hang the load for minutes.
+        const hex = Buffer.from(digits).reverse().toString('hex');
+        let value = n === 0 ? 0n : BigInt(`0x${hex}`);
         if (n > 0 && digits[n - 1]! & 0x80) value -= 1n << BigInt(8 * n);
         stack.push(value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value);
         break;
@@ -232,9 +244,9 @@ export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
         break;
       }
       case 0x47: stack.push(view.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
-      case 0x58: stack.push(text.decode(raw(u32()))); break; // BINUNICODE
-      case 0x8c: stack.push(text.decode(raw(u8()))); break; // SHORT_BINUNICODE
-      case 0x8d: stack.push(text.decode(raw(u64()))); break; // BINUNICODE8
+      case 0x58: stack.push(utf8(u32())); break; // BINUNICODE
+      case 0x8c: stack.push(utf8(u8())); break; // SHORT_BINUNICODE
+      case 0x8d: stack.push(utf8(u64())); break; // BINUNICODE8
       case 0x54: stack.push(latin1.decode(raw(u32()))); break; // BINSTRING
       case 0x55: stack.push(latin1.decode(raw(u8()))); break; // SHORT_BINSTRING
       case 0x42: stack.push(raw(u32()).slice()); break; // BINBYTES

@@ -7,8 +7,13 @@
  *
  * Layout (PKWARE APPNOTE): local headers + data, then the central directory, then (zip64 only) the
  * zip64 end record and its locator, then the end-of-central-directory record (22 bytes + comment).
+ *
+ * Every entry's CRC-32 (from the central directory) is checked the first time any of its bytes are
+ * read, over the whole entry, so a flipped byte inside a tensor record is an error naming the
+ * entry rather than a silently changed weight.
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { readExactly } from './positionedRead.js';
 
 export interface ZipEntry {
@@ -16,6 +21,10 @@ export interface ZipEntry {
   /** Compression method: 0 = stored, the only one PyTorch writes and the only one kiln reads. */
   method: number;
   size: number;
+  /** CRC-32 of the entry's bytes, as the central directory records it. */
+  crc32: number;
+  /** Whether the bytes have been read once and matched `crc32`. */
+  verified: boolean;
   localHeaderOffset: number;
   /** File offset of the entry's bytes, found from its local header when first needed. */
   dataOffset: number | null;
@@ -28,6 +37,13 @@ const signatures = {
   centralDirectoryEntry: 0x02014b50,
   localHeader: 0x04034b50,
 };
+
+/** Bytes read at a time when checking the CRC of an entry read in slices. */
+const crcChunkBytes = 4 << 20;
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(8, '0')}`;
+}
 
 function u64(view: DataView, at: number, what: string): number {
   const value = view.getBigUint64(at, true);
@@ -64,7 +80,17 @@ export class ZipReader {
         `${this.path}: bytes [${offset}, ${offset + target.byteLength}) are outside entry ${name} (${entry.size} bytes)`,
       );
     }
-    readExactly(this.openFd(), target, this.dataOffset(entry) + offset, `${this.path}: entry ${name}`);
+    const start = this.dataOffset(entry);
+    readExactly(this.openFd(), target, start + offset, `${this.path}: entry ${name}`);
+    if (entry.verified) return;
+    // A whole-entry read checks the bytes it already holds; a slice streams the entry once.
+    const crc = offset === 0 && target.byteLength === entry.size ? crc32(target) : this.streamCrc(entry, start);
+    if (crc !== entry.crc32) {
+      throw new Error(
+        `${this.path}: zip entry ${name} fails its CRC-32 check (recorded ${hex(entry.crc32)}, computed ${hex(crc)}); the file is corrupt`,
+      );
+    }
+    entry.verified = true;
   }
 
   /** The whole entry (used for the small data.pkl). */
@@ -88,6 +114,18 @@ export class ZipReader {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`${this.path}: zip archive has no entry ${name}`);
     return entry;
+  }
+
+  private streamCrc(entry: ZipEntry, start: number): number {
+    const chunk = new Uint8Array(Math.min(entry.size, crcChunkBytes));
+    let crc = 0;
+    for (let done = 0; done < entry.size; ) {
+      const piece = chunk.subarray(0, Math.min(chunk.byteLength, entry.size - done));
+      readExactly(this.openFd(), piece, start + done, `${this.path}: entry ${entry.name}`);
+      crc = crc32(piece, crc);
+      done += piece.byteLength;
+    }
+    return crc;
   }
 
   private dataOffset(entry: ZipEntry): number {
@@ -165,12 +203,16 @@ function parseCentralDirectory(directory: Uint8Array, count: number, path: strin
     }
     const flags = view.getUint16(at + 8, true);
     const method = view.getUint16(at + 10, true);
+    const crc = view.getUint32(at + 16, true);
     let compressedSize = view.getUint32(at + 20, true);
     let size = view.getUint32(at + 24, true);
     const nameLength = view.getUint16(at + 28, true);
     const extraLength = view.getUint16(at + 30, true);
     const commentLength = view.getUint16(at + 32, true);
     let localHeaderOffset = view.getUint32(at + 42, true);
+    if (at + 46 + nameLength + extraLength + commentLength > directory.byteLength) {
+      throw new Error(`${path}: zip central directory entry ${i} runs past the directory`);
+    }
     const name = decoder.decode(directory.subarray(at + 46, at + 46 + nameLength));
     // zip64 extended information (extra field id 1): 8-byte values for exactly those of
     // size, compressed size and local header offset whose 4-byte field is 0xffffffff, in that order.
@@ -179,9 +221,11 @@ function parseCentralDirectory(directory: Uint8Array, count: number, path: strin
     while (extra + 4 <= extraEnd) {
       const id = view.getUint16(extra, true);
       const length = view.getUint16(extra + 2, true);
+      if (extra + 4 + length > extraEnd) throw new Error(`${path}: entry ${name}: zip extra field runs past its entry`);
       if (id === 1) {
         let field = extra + 4;
         const next = () => {
+          if (field + 8 > extra + 4 + length) throw new Error(`${path}: entry ${name}: zip64 extra field is too short`);
           const value = u64(view, field, `${path}: entry ${name}`);
           field += 8;
           return value;
@@ -197,7 +241,7 @@ function parseCentralDirectory(directory: Uint8Array, count: number, path: strin
       throw new Error(`${path}: zip entry ${name} is compressed (method ${method}); PyTorch checkpoints store entries uncompressed`);
     }
     if (localHeaderOffset + size > fileSize) throw new Error(`${path}: zip entry ${name} runs past the end of the file`);
-    entries.set(name, { name, method, size, localHeaderOffset, dataOffset: null });
+    entries.set(name, { name, method, size, crc32: crc, verified: false, localHeaderOffset, dataOffset: null });
     at = extraEnd + commentLength;
   }
   return entries;

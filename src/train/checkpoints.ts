@@ -97,16 +97,18 @@ export function latestCheckpoint(out: string): string | null {
 }
 
 /**
- * Keeps the newest `keep` checkpoints and removes the rest, plus temporary directories a crashed
- * run left behind. Each old checkpoint is first renamed aside, so a crash while deleting never
- * leaves a half-deleted directory under a checkpoint's name.
+ * Keeps the newest `keep` checkpoints up to `currentStep` (the one just written) and removes the
+ * older ones, plus temporary directories a crashed run left behind. Checkpoints past `currentStep`
+ * are not this run's and are left alone: counting them as newer would delete the run's own.
+ * Each old checkpoint is first renamed aside, so a crash while deleting never leaves a
+ * half-deleted directory under a checkpoint's name.
  */
-export function pruneCheckpoints(out: string, keep: number): void {
+export function pruneCheckpoints(out: string, keep: number, currentStep: number): void {
   if (!existsSync(out)) return;
   for (const e of readdirSync(out, { withFileTypes: true })) {
     if (e.isDirectory() && LEFTOVER.test(e.name)) rmSync(join(out, e.name), { recursive: true, force: true });
   }
-  const all = listCheckpoints(out);
+  const all = listCheckpoints(out).filter((c) => c.step <= currentStep);
   for (const { dir } of all.slice(0, Math.max(0, all.length - keep))) {
     const aside = `${dir}.old-${randomBytes(4).toString('hex')}`;
     renameSync(dir, aside);

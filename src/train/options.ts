@@ -45,6 +45,8 @@ export interface TrainOptions {
   logSteps: number;
   /** null: start fresh; 'latest': the newest complete checkpoint in `out`; else a checkpoint directory. */
   resume: string | null;
+  /** Delete kiln's files already in `out` (a finished run, or checkpoints past the resume point) instead of refusing. */
+  overwrite: boolean;
   preset: 'paper' | null;
   /** A system-prompt template file ({tool_list}, {functions}) saved with each checkpoint for the eval. */
   promptTemplate: string | null;
@@ -93,6 +95,7 @@ const SPECS: readonly OptionSpec[] = [
   { key: 'promptTemplate', flag: 'prompt-template', kind: 'string', meta: '<file>', help: 'the system-prompt template the data was rendered with, saved for eval' },
   { key: 'fitting', flag: 'fitting', kind: 'string', meta: '<policy>', help: `function-list fitting, saved for eval: ${FITTING_SPEC_HELP}` },
   { key: 'resume', flag: 'resume', kind: 'string', meta: '[checkpoint dir]', help: 'continue from a checkpoint (alone: the latest in --out)' },
+  { key: 'overwrite', flag: 'overwrite', kind: 'bool', help: "delete an earlier run's checkpoints and logs in --out instead of refusing (off)" },
 ];
 
 export const DEFAULTS: Omit<TrainOptions, 'model' | 'data' | 'out'> = {
@@ -119,6 +122,7 @@ export const DEFAULTS: Omit<TrainOptions, 'model' | 'data' | 'out'> = {
   saveTotalLimit: 2,
   logSteps: 10,
   resume: null,
+  overwrite: false,
   preset: null,
   promptTemplate: null,
   fitting: 'toolbench',
@@ -252,7 +256,8 @@ export const RESUME_FIXED_KEYS = [
  * on top. Changing an option in RESUME_FIXED_KEYS is refused, naming it.
  */
 export function resumeOptions(saved: TrainOptions, explicit: Partial<TrainOptions>, resume: string): TrainOptions {
-  const merged = { ...saved, ...explicit, resume } as TrainOptions;
+  // --overwrite deletes files, so it holds for the command that says it, never for one resuming it.
+  const merged = { ...saved, ...explicit, resume, overwrite: explicit.overwrite ?? false } as TrainOptions;
   const changed = RESUME_FIXED_KEYS.filter((k) => JSON.stringify(merged[k]) !== JSON.stringify(saved[k]));
   if (changed.length > 0) {
     const what = changed.map((k) => `--${byKey.get(k)!.flag} (checkpoint: ${JSON.stringify(saved[k])}, now: ${JSON.stringify(merged[k])})`);

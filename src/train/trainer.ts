@@ -24,6 +24,7 @@ import { DATA_REPORT_FILE, formatDataReport } from './data/dataReport.js';
 import { prepareSftData, type PreparedData } from './data/prepare.js';
 import { writeLossCurve } from './lossCurve.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
+import { claimRunDirectory } from './runDirectory.js';
 import type { TrainOptions } from './options.js';
 import { Progress, formatDuration } from './progress.js';
 import { learningRate, resolveWarmupSteps, type ScheduleOptions } from './schedule.js';
@@ -80,6 +81,7 @@ function planEpoch(data: PreparedData, options: TrainOptions, maxTokens: number,
 
 export async function train(options: TrainOptions, io: TrainIo, resume: ResumePoint | null): Promise<TrainSummary> {
   const { gpu, log } = io;
+  claimRunDirectory(options.out, resume ? { dir: resume.dir, step: resume.state.step } : null, options.overwrite);
   const source = resume?.dir ?? options.model;
   log(`kiln: loading ${source}${resume ? ` (resuming at step ${resume.state.step})` : ''}`);
   const model = await OPTForCausalLM.fromPretrained(source, { gpu });
@@ -122,6 +124,12 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
   const microBatchesPerEpoch = plan.length;
   const stepsPerEpoch = Math.ceil(microBatchesPerEpoch / options.gradAccum);
   const totalSteps = options.maxSteps > 0 ? options.maxSteps : stepsPerEpoch * options.epochs;
+  if (resume && (resume.state.totalSteps !== totalSteps || resume.state.stepsPerEpoch !== stepsPerEpoch)) {
+    throw new Error(
+      `--resume: ${join(resume.dir, TRAINER_STATE_FILE)} plans ${resume.state.totalSteps} steps of ${resume.state.stepsPerEpoch} per epoch, ` +
+        `but this data and these options give ${totalSteps} of ${stepsPerEpoch}`,
+    );
+  }
   const schedule: ScheduleOptions = {
     kind: options.schedule,
     lr: options.lr,
@@ -168,7 +176,7 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
       data: { examples: data.examples.length, tokens: data.report.tokens, targetTokens: data.report.targetTokens, fingerprint },
       elapsedSeconds: elapsedBefore + (performance.now() - runStart) / 1000,
       tokensSeen,
-      options: { ...options, resume: null },
+      options: { ...options, resume: null, overwrite: false },
     };
   };
 
@@ -185,7 +193,7 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
       await optimizer.saveState(join(tmp, OPTIMIZER_FILE));
       writeFileDurable(join(tmp, TRAINER_STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
     });
-    pruneCheckpoints(options.out, options.saveTotalLimit);
+    pruneCheckpoints(options.out, options.saveTotalLimit, step);
     writeLossCurve(join(options.out, 'loss.png'), metrics.all());
     progress.log(`kiln: saved ${dir}`);
     lastSaved = dir;

@@ -67,6 +67,7 @@ export function parseTrainerState(value: unknown, path: string): TrainerState {
   for (const k of ints) {
     if (!Number.isInteger(s[k]) || (s[k] as number) < 0) throw new Error(`${path}: "${k}" must be a non-negative integer`);
   }
+  if (s.step! > s.totalSteps!) throw new Error(`${path}: "step" ${s.step} is past "totalSteps" ${s.totalSteps}; the file is not from this run's plan`);
   for (const k of ['schedule', 'rng', 'data', 'options', 'cursor'] as const) {
     if (typeof s[k] !== 'object' || s[k] === null) throw new Error(`${path}: "${k}" is missing`);
   }

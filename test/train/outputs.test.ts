@@ -88,7 +88,7 @@ describe('checkpoint directories', () => {
     const out = tmp();
     for (const step of [2, 4, 6]) {
       await writeCheckpoint(out, step, fillAll);
-      pruneCheckpoints(out, 2);
+      pruneCheckpoints(out, 2, step);
     }
     expect(listCheckpoints(out).map((c) => c.step)).toEqual([4, 6]);
     expect(latestCheckpoint(out)).toBe(join(out, 'checkpoint-6'));
@@ -104,9 +104,21 @@ describe('checkpoint directories', () => {
     mkdirSync(join(out, 'checkpoint-8.tmp-0badf00d'));
     mkdirSync(join(out, 'checkpoint-9'));
     expect(latestCheckpoint(out)).toBe(join(out, 'checkpoint-2'));
-    pruneCheckpoints(out, 2);
+    pruneCheckpoints(out, 2, 2);
     expect(existsSync(join(out, 'checkpoint-8.tmp-0badf00d'))).toBe(false);
     expect(readFileSync(join(out, 'checkpoint-2', 'config.json'), 'utf8')).toBe('config.json');
+  });
+
+  it('F4: pruning never deletes the checkpoints of the run writing them, whatever higher steps lie beside them', async () => {
+    const out = tmp();
+    // An earlier run's checkpoint at a higher step, then this run's steps 1 and 2.
+    await writeCheckpoint(out, 100, fillAll);
+    for (const step of [1, 2]) {
+      await writeCheckpoint(out, step, fillAll);
+      pruneCheckpoints(out, 1, step);
+    }
+    expect(existsSync(join(out, 'checkpoint-2'))).toBe(true);
+    expect(existsSync(join(out, 'checkpoint-1'))).toBe(false);
   });
 
   it('rewriting an existing step replaces it whole', async () => {

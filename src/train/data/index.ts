@@ -8,3 +8,4 @@ export * from './overlong.js';
 export * from './batches.js';
 export * from './dataReport.js';
 export * from './prepare.js';
+export * from './longTurns.js';

@@ -11,10 +11,13 @@
  *   2. the function list in the system prompt: functions the conversation never calls are removed,
  *      last first; called ones and Finish stay.
  *   If it still does not fit, the example is dropped.
+ * A record far past the context is measured and cut by characters first (longTurns.ts); its
+ * `tokensBefore` is then an estimate from the part that was counted.
  * Every outcome is counted (OverlongCounts) and reported before training.
  */
 import { renderConversation, type LossOn, type ToolLlamaConversation } from '../../toolbench/render.js';
 import { findFunctionList, keepFunctions, type FunctionListItem } from './functionListText.js';
+import { boundLongTurns, ELLIPSIS } from './longTurns.js';
 import {
   encodeForOpt,
   labelTokens,
@@ -50,30 +53,49 @@ export type FitOutcome = (
   | { action: 'dropped'; tokensBefore: number }
 ) & { lengths: { total: number; opening: number } };
 
-const ELLIPSIS = '...';
 // Each pass re-tokenizes and re-plans from exact counts; a BPE merge at a cut edge can be off by a
 // token or two, which the next pass corrects.
 const MAX_PASSES = 4;
 
 /** Renders, tokenizes and applies the policy to one conversation. */
 export function fitExample(conv: ToolLlamaConversation, options: FitOptions): FitOutcome {
-  const first = encodeConversation(conv, options);
-  const tokensBefore = first.encoded.ids.length;
+  // A record far longer than the context is measured in chunks first (longTurns.ts), and its
+  // observations cut by characters, so it is never tokenized whole.
+  const bounded = boundLongTurns(conv, options.maxTokens, options.policy, options.tokenizer);
+  if (bounded.action === 'dropped') {
+    return { action: 'dropped', tokensBefore: bounded.tokensEstimate, lengths: { total: bounded.tokensEstimate, opening: bounded.tokensEstimate } };
+  }
+  const precut = bounded.action === 'precut' ? bounded : null;
+  let current = { conv: precut?.conv ?? conv, ...encodeConversation(precut?.conv ?? conv, options) };
+  const tokensBefore = precut?.tokensEstimate ?? current.encoded.ids.length;
+  // Only observations are precut, and they follow the first assistant turn: the opening is exact.
   const firstAssistant = conv.conversations.findIndex((t) => t.from === 'assistant');
   const lengths = {
     total: tokensBefore,
-    opening: firstAssistant < 0 ? tokensBefore : firstTokenAtOrAfter(first.encoded.offsets, first.valueSpans[firstAssistant]![0]),
+    opening: firstAssistant < 0 ? tokensBefore : firstTokenAtOrAfter(current.encoded.offsets, current.valueSpans[firstAssistant]![0]),
   };
-  if (tokensBefore <= options.maxTokens) return { action: 'kept', example: labelTokens(first.encoded, first.lossSpans), lengths };
+  if (precut === null && tokensBefore <= options.maxTokens) {
+    return { action: 'kept', example: labelTokens(current.encoded, current.lossSpans), lengths };
+  }
   if (options.policy === 'drop') return { action: 'dropped', tokensBefore, lengths };
 
   const minObs = options.minObservationTokens ?? 64;
   const markerTokens = Math.max(1, options.tokenizer.encodeWithOffsets(ELLIPSIS).ids.length);
-  let current = { conv, ...first };
-  let observationsCut = new Set<number>();
+  let observationsCut = new Set<number>(precut?.cutTurns ?? []);
   let functionsRemoved = 0;
-  for (let pass = 0; pass < MAX_PASSES; pass++) {
+  for (let pass = 0; ; pass++) {
     const excess = current.encoded.ids.length - options.maxTokens;
+    if (excess <= 0) {
+      return {
+        action: 'truncated',
+        example: labelTokens(current.encoded, current.lossSpans),
+        observationsCut: observationsCut.size,
+        functionsRemoved,
+        tokensBefore,
+        lengths,
+      };
+    }
+    if (pass === MAX_PASSES) break;
     const obs = capObservations(current, excess, minObs, markerTokens);
     let next = obs.conv;
     observationsCut = new Set([...observationsCut, ...obs.cut]);
@@ -84,16 +106,6 @@ export function fitExample(conv: ToolLlamaConversation, options: FitOptions): Fi
     }
     if (next === current.conv) break; // nothing left to shorten
     current = { conv: next, ...encodeConversation(next, options) };
-    if (current.encoded.ids.length <= options.maxTokens) {
-      return {
-        action: 'truncated',
-        example: labelTokens(current.encoded, current.lossSpans),
-        observationsCut: observationsCut.size,
-        functionsRemoved,
-        tokensBefore,
-        lengths,
-      };
-    }
   }
   return { action: 'dropped', tokensBefore, lengths };
 }

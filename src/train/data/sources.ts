@@ -8,10 +8,9 @@
  * order). Large arrays and JSONL files are streamed element by element.
  */
 import { openSync, readSync, closeSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseJsonLossless } from '../../toolbench/jsonLossless.js';
-import { streamJsonArray, streamJsonLines, type RawElement } from './jsonStream.js';
+import { readWholeRecord, streamJsonArray, streamJsonLines, type RawElement } from './jsonStream.js';
 
 export type SourceForm = 'toolllama' | 'answer-tree' | 'chat';
 
@@ -67,13 +66,17 @@ export async function* readSourceRecords(path: string): AsyncGenerator<SourceRec
     } else if (firstNonBlankChar(file) === '[') {
       for await (const raw of streamJsonArray(file)) yield parseRaw(file, raw, `${name} [${raw.index}]`);
     } else {
-      yield parseRaw(file, { index: 0, text: await readFile(file, 'utf8') }, name);
+      yield parseRaw(file, await readWholeRecord(file), name);
     }
   }
 }
 
 function parseRaw(file: string, raw: RawElement, location: string): SourceRecord {
   const record: SourceRecord = { file, index: raw.index, location };
+  if (raw.error !== undefined) {
+    record.parseError = raw.error;
+    return record;
+  }
   try {
     record.value = JSON.parse(raw.text);
     // Answer trees carry the function list that is printed as Python repr into the system
