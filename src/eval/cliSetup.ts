@@ -20,7 +20,7 @@ import { KilnPolicy, type GenerativeModel, type TextTokenizer } from './policies
 import { OpenAiPolicy } from './policies/openai.js';
 import { ReplayPolicy } from './policies/replay.js';
 import type { Policy } from './policy.js';
-import { loadRecordedAnswers, type RecordedAnswer } from './recorded.js';
+import { loadRecordedAnswers, type RecordedAnswerSet } from './recorded.js';
 
 /** The file a kiln checkpoint keeps its training system-prompt template in. */
 export const CHECKPOINT_TEMPLATE_FILE = 'kiln_prompt_template.txt';
@@ -28,12 +28,12 @@ export const CHECKPOINT_TEMPLATE_FILE = 'kiln_prompt_template.txt';
 const str = (a: ParsedArgs, k: keyof ParsedArgs) => a[k] as string | undefined;
 const num = (a: ParsedArgs, k: keyof ParsedArgs) => a[k] as number;
 
-let recordedCache: { path: string; answers: Map<number, RecordedAnswer> } | undefined;
-function recorded(args: ParsedArgs): Map<number, RecordedAnswer> {
+let recordedCache: { path: string; answers: RecordedAnswerSet } | undefined;
+function recorded(args: ParsedArgs): RecordedAnswerSet {
   const path = str(args, 'replay');
   if (!path) throw new UsageError('--replay <path> is needed for --policy replay and --env replay');
   if (recordedCache?.path !== path) recordedCache = { path, answers: loadRecordedAnswers(path) };
-  return recordedCache.answers;
+  return recordedCache!.answers;
 }
 
 export async function createPolicy(args: ParsedArgs, log: (line: string) => void): Promise<Policy> {

@@ -48,14 +48,14 @@ export async function executeAction(ctx: ActionContext, action: ReactAction, raw
   if (name === 'Finish') return finish(base, action.actionInput);
   const api = ctx.query.api_list[resolved.index];
   if (api === undefined) throw new Error(`function ${name} has no api_list entry at index ${resolved.index}`);
-  const { reply, code } = await ctx.env.call({
+  const { reply, code, observation } = await ctx.env.call({
     query: ctx.query,
     category: ctx.category,
     api,
     functionName: name,
     actionInput: action.actionInput,
   });
-  return { step: { ...base, functionName: name, reply, code, observation: observationText(reply) } };
+  return { step: { ...base, functionName: name, reply, code, observation: observation ?? observationText(reply) } };
 }
 
 type StepBase = Omit<TrajectoryStep, 'functionName' | 'reply' | 'code' | 'observation'>;

@@ -9,6 +9,8 @@ export interface ToolReply {
   error: string;
   /** A string from the RapidAPI server; any JSON value from StableToolBench's virtual server. */
   response: unknown;
+  /** Set when the reply was read from a text cut short: `response` holds only what survived. */
+  cut?: boolean;
 }
 
 /** Status codes of FORMAT.md §d (0 normal, 1 no such function, 2 bad Finish, 3 answer, 4 give up, …). */

@@ -35,6 +35,11 @@ export interface ToolQuery {
   api_list: ApiEntry[];
   /** Pairs of original (non-normalised) `[tool_name, api_name]`; note the space in the key. */
   'relevant APIs': [string, string][];
+  /**
+   * The offered functions exactly as a recording lists them (ToolEval's `available_tools`, Finish
+   * last, in whichever wording it used); when present they replace the conversion of api_list.
+   */
+  functions?: ToolFunction[];
 }
 
 /** A property of a function's parameters schema. Key order matters for the prompt text. */
@@ -161,8 +166,8 @@ export const FINISH_FUNCTION: ToolFunction = deepFreeze({
  * Finish. Functions are NOT deduplicated: when truncation to 64 characters gives two functions the
  * same name (4 test queries), both are listed, as in the reference.
  */
-export function queryFunctions(query: Pick<ToolQuery, 'api_list'>): ToolFunction[] {
-  return [...query.api_list.map(apiToFunction), FINISH_FUNCTION];
+export function queryFunctions(query: Pick<ToolQuery, 'api_list' | 'functions'>): ToolFunction[] {
+  return query.functions ?? [...query.api_list.map(apiToFunction), FINISH_FUNCTION];
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ApiCall {
 export interface EnvReply {
   reply: ToolReply;
   code: number;
+  /** The observation text as recorded, when replaying; otherwise it is rendered from `reply`. */
+  observation?: string;
 }
 
 export interface ToolEnvironment {

@@ -1,11 +1,12 @@
 /**
- * The deterministic offline rule judge of ruled-judge.md: ToolEval's pre-LLM gates (a Finish with
- * a non-empty answer), then refusal, call validity, grounding and coverage rules approximating what
- * ToolEval's LLM checks. First matching rule decides. Known biases are listed in ruled-judge.md §4;
- * its number is a "rule-judge pass rate (SoPR-style)", never a ToolEval pass rate.
+ * The deterministic offline rule judge (docs/judge.md): ToolEval's pre-LLM gates (a Finish with a
+ * non-empty answer), then refusal, call validity, grounding and coverage rules approximating what
+ * ToolEval's LLM checks. The first matching rule decides. Its known biases are listed in
+ * docs/judge.md; its number is a "rule-judge pass rate (SoPR-style)", never a ToolEval pass rate.
  */
 import { apiToFunction, standardize, type ToolQuery } from '../../toolbench/functions.js';
 import { readFinishArguments } from '../executeAction.js';
+import { MAX_NESTING, tooDeep } from '../nesting.js';
 import type { Trajectory } from '../trajectory.js';
 import { checkCall } from './callValidity.js';
 import { digitRunsOf, evidenceValues, tokensOf, valueHit } from './evidence.js';
@@ -15,7 +16,7 @@ const REFUSAL =
   /sorry|apolog|unfortunately|unable to|could(n't| not)|can(not|'t)|not able to|failed to|no (information|data|results?) ((was|were) )?(found|available)|not available|do(es)?n't have access|try again later|encountered an error|is not valid|invalid/i;
 
 export class RuleJudge implements Judge {
-  readonly description = 'rule judge (ruled-judge.md; Solved 1 / Unsure 0.5 / Unsolved 0, SoPR-style)';
+  readonly description = 'rule judge (kiln, docs/judge.md; Solved 1 / Unsure 0.5 / Unsolved 0, SoPR-style)';
 
   async judge(query: ToolQuery, trajectory: Trajectory): Promise<Judgement> {
     return judgeByRules(query, trajectory);
@@ -50,6 +51,8 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
   if (t.finalAnswer === '' || t.finalAnswer.includes('give_up_and_restart') || finish.returnType !== 'give_answer') {
     return verdict('Unsolved', 'empty_or_give_up');
   }
+  // An answer that is a structure nested past any real one is not read further.
+  if (tooDeep(finish.finalAnswer)) return verdict('Unsolved', 'answer_too_deep', { max_nesting: MAX_NESTING });
   // G3: an answer with no words in it.
   const answer = typeof finish.finalAnswer === 'string' ? finish.finalAnswer : JSON.stringify(finish.finalAnswer ?? '');
   if ((answer.match(/[\p{L}\p{N}_]/gu) ?? []).length < 2) return verdict('Unsolved', 'empty_answer');
@@ -71,8 +74,9 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
   for (const { step, check } of checks) {
     echo += `\n${step.actionInput}`;
     if (!check.success) continue;
-    const values = evidenceValues(step.reply.response, echo);
-    const isGrounded = values.length === 0 || values.some((v) => valueHit(v, answerTokens, answerDigits));
+    // No distinctive value is no evidence: such a call cannot ground the answer.
+    const values = evidenceValues(step.reply.response, echo, step.reply.cut === true);
+    const isGrounded = values.some((v) => valueHit(v, answerTokens, answerDigits));
     grounded.set(check.functionName!, (grounded.get(check.functionName!) ?? false) || isGrounded);
   }
   if (![...grounded.values()].some(Boolean)) return verdict('Unsolved', 'ungrounded', { partial_refusal: partialRefusal });
@@ -85,11 +89,13 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
   const groundedTools = new Set(
     successes.filter((c) => grounded.get(c.check.functionName!)).map((c) => standardize(c.check.api!.tool_name)),
   );
+  // Without annotated relevant APIs, coverage is unknown, never full.
+  if (relevant.length === 0) return verdict('Unsure', 'no_relevant_apis', { partial_refusal: partialRefusal, relevant: 0 });
   const covered = relevant.filter((r) => grounded.has(r.name)).length;
   const groundedRelevant = relevant.filter((r) => grounded.get(r.name)).length;
   const coveredLenient = relevant.filter((r) => grounded.has(r.name) || groundedTools.has(r.tool)).length;
-  const coverage = relevant.length === 0 ? 1 : covered / relevant.length;
-  const coverageLenient = relevant.length === 0 ? 1 : coveredLenient / relevant.length;
+  const coverage = covered / relevant.length;
+  const coverageLenient = coveredLenient / relevant.length;
   const extra = {
     partial_refusal: partialRefusal,
     coverage,
