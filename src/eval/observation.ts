@@ -84,7 +84,7 @@ export function readObservation(text: string): ToolReply {
     // Cut or not JSON: read the prefix below.
   }
   const body = text.length > MAX_OBSERVATION_LENGTH && text.endsWith('...') ? text.slice(0, -3) : text;
-  const head = /^\{"error": ("(?:[^"\\]|\\.)*"), "response": /s.exec(body);
+  const head = /^\{\s*"error"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"response"\s*:\s*/s.exec(body);
   if (!head) return { error: '', response: body, cut: true };
   const rest = body.slice(head[0].length);
   const response = rest.startsWith('"') ? jsonStringPrefix(rest) : rest;

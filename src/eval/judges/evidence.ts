@@ -84,7 +84,9 @@ export function evidenceValues(response: unknown, echoText: string, cut = false)
     const digits = String(n);
     if ((digits.match(/\d/g) ?? []).length >= 2 && !echoDigits.has(digits)) values.push({ kind: 'number', digits });
   }
-  for (const s of strings) {
+  // Each sentence of a string is a value of its own: a paragraph of prose is many facts, and an
+  // answer that uses one of them has used the reply.
+  for (const s of strings.flatMap((text) => text.split(/(?<=[.!?])\s+|\n+/))) {
     const tokens = new Set([...tokensOf(s)].filter((t) => !echoTokens.has(t)));
     if (tokens.size > 0) values.push({ kind: 'tokens', tokens });
   }

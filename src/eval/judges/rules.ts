@@ -8,7 +8,7 @@ import { apiToFunction, standardize, type ToolQuery } from '../../toolbench/func
 import { readFinishArguments } from '../executeAction.js';
 import { MAX_NESTING, tooDeep } from '../nesting.js';
 import type { Trajectory } from '../trajectory.js';
-import { checkCall } from './callValidity.js';
+import { checkCall, type CallCheck } from './callValidity.js';
 import { digitRunsOf, evidenceValues, tokensOf, valueHit } from './evidence.js';
 import { LABEL_SCORE, type AnswerLabel, type Judge, type Judgement } from './judge.js';
 
@@ -67,32 +67,24 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
   if (successes.length === 0) return verdict('Unsolved', 'all_calls_failed', { partial_refusal: partialRefusal });
 
   // Evidence: each successful call is grounded when the answer uses a distinctive value of its reply.
-  const answerTokens = tokensOf(answer);
-  const answerDigits = digitRunsOf(answer);
-  let echo = query.query;
-  const grounded = new Map<string, boolean>();
-  for (const { step, check } of checks) {
-    echo += `\n${step.actionInput}`;
-    if (!check.success) continue;
-    // No distinctive value is no evidence: such a call cannot ground the answer.
-    const values = evidenceValues(step.reply.response, echo, step.reply.cut === true);
-    const isGrounded = values.some((v) => valueHit(v, answerTokens, answerDigits));
-    grounded.set(check.functionName!, (grounded.get(check.functionName!) ?? false) || isGrounded);
-  }
-  if (![...grounded.values()].some(Boolean)) return verdict('Unsolved', 'ungrounded', { partial_refusal: partialRefusal });
+  const grounded = groundCalls(query, checks, answer);
+  if (![...grounded.values()].some((g) => g.hit)) return verdict('Unsolved', 'ungrounded', { partial_refusal: partialRefusal });
 
   // Coverage of the annotated relevant APIs, strictly and leniently (same tool, other API).
   const relevant = query['relevant APIs'].map(([tool, api]) => {
     const entry = query.api_list.find((a) => a.tool_name === tool && a.api_name === api);
     return { name: entry ? apiToFunction(entry).name : `${api}_for_${tool}`, tool: standardize(tool) };
   });
+  // A relevant API counts as grounded when a reply of it was used, or when no reply of it offered
+  // any distinctive value to use (unverifiable, but not contradicted); at least one hit is needed above.
+  const isGrounded = (name: string) => grounded.get(name)?.hit === true || grounded.get(name)?.evidence === false;
   const groundedTools = new Set(
-    successes.filter((c) => grounded.get(c.check.functionName!)).map((c) => standardize(c.check.api!.tool_name)),
+    successes.filter((c) => grounded.get(c.check.functionName!)?.hit).map((c) => standardize(c.check.api!.tool_name)),
   );
   // Without annotated relevant APIs, coverage is unknown, never full.
   if (relevant.length === 0) return verdict('Unsure', 'no_relevant_apis', { partial_refusal: partialRefusal, relevant: 0 });
   const covered = relevant.filter((r) => grounded.has(r.name)).length;
-  const groundedRelevant = relevant.filter((r) => grounded.get(r.name)).length;
+  const groundedRelevant = relevant.filter((r) => isGrounded(r.name)).length;
   const coveredLenient = relevant.filter((r) => grounded.has(r.name) || groundedTools.has(r.tool)).length;
   const coverage = covered / relevant.length;
   const coverageLenient = coveredLenient / relevant.length;
@@ -102,6 +94,7 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
     coverage_lenient: coverageLenient,
     relevant: relevant.length,
     grounded_relevant: groundedRelevant,
+    unverifiable_relevant: relevant.filter((r) => grounded.get(r.name)?.evidence === false).length,
   };
   const decide = (cov: number, allGrounded: boolean): [AnswerLabel, string] =>
     cov === 1 && allGrounded && !partialRefusal
@@ -110,7 +103,34 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
         ? ['Unsure', cov < 1 ? 'partial_coverage' : partialRefusal ? 'partial_refusal' : 'partial_grounding']
         : ['Unsolved', 'low_coverage'];
   const [label, reason] = decide(coverage, groundedRelevant === relevant.length);
-  const groundedLenient = relevant.filter((r) => grounded.get(r.name) || groundedTools.has(r.tool)).length;
+  const groundedLenient = relevant.filter((r) => isGrounded(r.name) || groundedTools.has(r.tool)).length;
   const [lenientLabel] = decide(coverageLenient, groundedLenient === relevant.length);
   return verdict(label, reason, { ...extra, lenient_label: lenientLabel });
+}
+
+/**
+ * Per function with a successful call: whether its replies offered any distinctive value
+ * (`evidence`) and whether the answer used one (`hit`). A call whose reply offers nothing after
+ * echo exclusion, or only a cut fragment, is never a hit: an empty evidence set is no grounding.
+ */
+function groundCalls(
+  query: ToolQuery,
+  checks: { step: Trajectory['steps'][number]; check: CallCheck }[],
+  answer: string,
+): Map<string, { hit: boolean; evidence: boolean }> {
+  const answerTokens = tokensOf(answer);
+  const answerDigits = digitRunsOf(answer);
+  let echo = query.query;
+  const grounded = new Map<string, { hit: boolean; evidence: boolean }>();
+  for (const { step, check } of checks) {
+    echo += `\n${step.actionInput}`;
+    if (!check.success) continue;
+    const values = evidenceValues(step.reply.response, echo, step.reply.cut === true);
+    const before = grounded.get(check.functionName!) ?? { hit: false, evidence: false };
+    grounded.set(check.functionName!, {
+      hit: before.hit || values.some((v) => valueHit(v, answerTokens, answerDigits)),
+      evidence: before.evidence || values.length > 0,
+    });
+  }
+  return grounded;
 }
