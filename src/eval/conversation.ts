@@ -1,6 +1,6 @@
 /**
  * The opening of every agent conversation: the system message (a template with `{tool_list}` and
- * `{functions}` filled in, FORMAT.md §c) and the user turn `"\n" + query + "\nBegin!\n"`.
+ * `{functions}` filled in, docs/toolbench-formats.md §c) and the user turn `"\n" + query + "\nBegin!\n"`.
  */
 import { queryFunctions, toolListLines, type ToolFunction, type ToolQuery } from '../toolbench/functions.js';
 import { fillPromptTemplate } from '../toolbench/promptTemplate.js';

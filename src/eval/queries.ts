@@ -1,7 +1,7 @@
 /**
  * Loading the queries to evaluate: StableToolBench's solvable-query files (`test/<category>.json`)
  * and ToolBench's raw query files (`G1_query.json`, the inference demos), both JSON arrays of
- * `{query, query_id, api_list, "relevant APIs"}` (FORMAT.md §a). The category is the file name
+ * `{query, query_id, api_list, "relevant APIs"}` (docs/toolbench-formats.md §a). The category is the file name
  * without `.json`. Raw files may carry minimal api_list entries (only category, tool and API
  * names); they get empty descriptions and no parameters, since the tool JSONs they point to are
  * not available here. Queries without an api_list need a retriever and are skipped.

@@ -1,5 +1,5 @@
 /**
- * ToolLLaMA's text rendering (conversation template `tool-llama-single-round`, FORMAT.md §c
+ * ToolLLaMA's text rendering (conversation template `tool-llama-single-round`, docs/toolbench-formats.md §c
  * "Rendering to text, and the loss mask") and its inference prompt (§c "At inference").
  */
 
