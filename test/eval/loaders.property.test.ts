@@ -78,6 +78,21 @@ function checkConverted(file: string, inputBytes: number): void {
   }
 }
 
+/** Structural and text damage to `valid`, written to `name` and handed to `check`. */
+function damageProperties(name: string, valid: unknown, check: (file: string, inputBytes: number) => void): void {
+  const file = join(dir, name);
+  const run = (text: string) => {
+    writeFileSync(file, text);
+    check(file, text.length);
+  };
+  it('structural edits: a clear error naming the file (and field), or a correct load', () => {
+    fc.assert(fc.property(valueEdits, (edits) => run(JSON.stringify(mutateValue(valid, edits)))), { numRuns: RUNS });
+  });
+  it('text edits: the same', () => {
+    fc.assert(fc.property(textEdits, (edits) => run(mutateText(JSON.stringify(valid), edits))), { numRuns: RUNS });
+  });
+}
+
 describe('query files under random damage', () => {
   it('fixed case: a query whose api_list entry lost its tool name', () => {
     const file = join(dir, 'fixed-queries.json');
@@ -85,63 +100,19 @@ describe('query files under random damage', () => {
     expect(() => loadQueries(file)).toThrow(`${file}[0].api_list[0]: field "tool_name" must be a string`);
   });
 
-  it('structural edits: a clear error naming the file and field, or a correct load', () => {
-    fc.assert(
-      fc.property(valueEdits, (edits) => {
-        const file = join(dir, 'queries.json');
-        const text = JSON.stringify(mutateValue(validQueries, edits));
-        writeFileSync(file, text);
-        checkQueries(file, text.length);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('text edits: the same', () => {
-    fc.assert(
-      fc.property(textEdits, (edits) => {
-        const file = join(dir, 'queries-text.json');
-        const text = mutateText(JSON.stringify(validQueries), edits);
-        writeFileSync(file, text);
-        checkQueries(file, text.length);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  damageProperties('queries.json', validQueries, checkQueries);
 });
 
 describe('ToolEval converted-answer files under random damage', () => {
   it('fixed case: a tool message that is neither a dict nor its str()', () => {
     const file = join(dir, 'G1_instruction.json');
-    const bad = structuredClone(validConverted) as Record<string, { answer: { answer_details: { next: { next: { message: unknown }[] }[] }[] } }>;
+    const bad = structuredClone(validConverted) as unknown as Record<string, { answer: { answer_details: { next: { next: { message: unknown }[] }[] }[] } }>;
     bad['5']!.answer.answer_details[0]!.next[0]!.next[0]!.message = 42;
     writeFileSync(file, JSON.stringify(bad));
     expect(() => loadRecordedAnswers(file)).toThrow(`${file}: query 5: answer_details node 2 "message": expected a dict or Python's str() of one`);
   });
 
-  it('structural edits: a clear error naming the file, or a correct load that judges', () => {
-    fc.assert(
-      fc.property(valueEdits, (edits) => {
-        const file = join(dir, 'G1_instruction.json');
-        const text = JSON.stringify(mutateValue(validConverted, edits));
-        writeFileSync(file, text);
-        checkConverted(file, text.length);
-      }),
-      { numRuns: RUNS },
-    );
-  });
-
-  it('text edits: the same', () => {
-    fc.assert(
-      fc.property(textEdits, (edits) => {
-        const file = join(dir, 'G1_instruction.json');
-        const text = mutateText(JSON.stringify(validConverted), edits);
-        writeFileSync(file, text);
-        checkConverted(file, text.length);
-      }),
-      { numRuns: RUNS },
-    );
-  });
+  damageProperties('G1_instruction.json', validConverted, checkConverted);
 });
 
 describe('tool replies under random damage', () => {
