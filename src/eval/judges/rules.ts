@@ -70,42 +70,53 @@ export function judgeByRules(query: ToolQuery, t: Trajectory): Judgement {
   const grounded = groundCalls(query, checks, answer);
   if (![...grounded.values()].some((g) => g.hit)) return verdict('Unsolved', 'ungrounded', { partial_refusal: partialRefusal });
 
-  // Coverage of the annotated relevant APIs, strictly and leniently (same tool, other API).
+  const coverage = coverageVerdict(query, successes, grounded, partialRefusal);
+  return verdict(coverage.label, coverage.reason, coverage.details);
+}
+
+type Grounding = Map<string, { hit: boolean; evidence: boolean }>;
+
+/** Rules 9–12 of docs/judge.md: coverage of the annotated relevant APIs, strictly and leniently. */
+function coverageVerdict(
+  query: ToolQuery,
+  successes: { check: CallCheck }[],
+  grounded: Grounding,
+  partialRefusal: boolean,
+): { label: AnswerLabel; reason: string; details: Record<string, unknown> } {
   const relevant = query['relevant APIs'].map(([tool, api]) => {
     const entry = query.api_list.find((a) => a.tool_name === tool && a.api_name === api);
     return { name: entry ? apiToFunction(entry).name : `${api}_for_${tool}`, tool: standardize(tool) };
   });
+  // Without annotated relevant APIs, coverage is unknown, never full.
+  if (relevant.length === 0) return { label: 'Unsure', reason: 'no_relevant_apis', details: { partial_refusal: partialRefusal, relevant: 0 } };
   // A relevant API counts as grounded when a reply of it was used, or when no reply of it offered
-  // any distinctive value to use (unverifiable, but not contradicted); at least one hit is needed above.
+  // any distinctive value to use (unverifiable, but not contradicted); rule 8 needed one real use.
   const isGrounded = (name: string) => grounded.get(name)?.hit === true || grounded.get(name)?.evidence === false;
   const groundedTools = new Set(
     successes.filter((c) => grounded.get(c.check.functionName!)?.hit).map((c) => standardize(c.check.api!.tool_name)),
   );
-  // Without annotated relevant APIs, coverage is unknown, never full.
-  if (relevant.length === 0) return verdict('Unsure', 'no_relevant_apis', { partial_refusal: partialRefusal, relevant: 0 });
   const covered = relevant.filter((r) => grounded.has(r.name)).length;
   const groundedRelevant = relevant.filter((r) => isGrounded(r.name)).length;
   const coveredLenient = relevant.filter((r) => grounded.has(r.name) || groundedTools.has(r.tool)).length;
-  const coverage = covered / relevant.length;
-  const coverageLenient = coveredLenient / relevant.length;
-  const extra = {
-    partial_refusal: partialRefusal,
-    coverage,
-    coverage_lenient: coverageLenient,
-    relevant: relevant.length,
-    grounded_relevant: groundedRelevant,
-    unverifiable_relevant: relevant.filter((r) => grounded.get(r.name)?.evidence === false).length,
-  };
+  const groundedLenient = relevant.filter((r) => isGrounded(r.name) || groundedTools.has(r.tool)).length;
   const decide = (cov: number, allGrounded: boolean): [AnswerLabel, string] =>
     cov === 1 && allGrounded && !partialRefusal
       ? ['Solved', 'solved']
       : cov >= 0.5
         ? ['Unsure', cov < 1 ? 'partial_coverage' : partialRefusal ? 'partial_refusal' : 'partial_grounding']
         : ['Unsolved', 'low_coverage'];
-  const [label, reason] = decide(coverage, groundedRelevant === relevant.length);
-  const groundedLenient = relevant.filter((r) => isGrounded(r.name) || groundedTools.has(r.tool)).length;
-  const [lenientLabel] = decide(coverageLenient, groundedLenient === relevant.length);
-  return verdict(label, reason, { ...extra, lenient_label: lenientLabel });
+  const [label, reason] = decide(covered / relevant.length, groundedRelevant === relevant.length);
+  const [lenientLabel] = decide(coveredLenient / relevant.length, groundedLenient === relevant.length);
+  const details = {
+    partial_refusal: partialRefusal,
+    coverage: covered / relevant.length,
+    coverage_lenient: coveredLenient / relevant.length,
+    relevant: relevant.length,
+    grounded_relevant: groundedRelevant,
+    unverifiable_relevant: relevant.filter((r) => grounded.get(r.name)?.evidence === false).length,
+    lenient_label: lenientLabel,
+  };
+  return { label, reason, details };
 }
 
 /**
@@ -117,11 +128,11 @@ function groundCalls(
   query: ToolQuery,
   checks: { step: Trajectory['steps'][number]; check: CallCheck }[],
   answer: string,
-): Map<string, { hit: boolean; evidence: boolean }> {
+): Grounding {
   const answerTokens = tokensOf(answer);
   const answerDigits = digitRunsOf(answer);
   let echo = query.query;
-  const grounded = new Map<string, { hit: boolean; evidence: boolean }>();
+  const grounded: Grounding = new Map();
   for (const { step, check } of checks) {
     echo += `\n${step.actionInput}`;
     if (!check.success) continue;
