@@ -1,6 +1,6 @@
 /**
  * Carrying out one parsed ReAct action against the query's functions, as ToolBench's environment
- * does (docs/toolbench-formats.md §b "Name resolution" and "The Finish function", §d status codes): Finish is
+ * does (docs/toolbench-formats.md §b, name resolution and Finish; §d, status codes): Finish is
  * handled here with its exact replies and codes, an unknown name gets `No such function name`, and
  * an API call goes to the tool environment. Nothing the model writes makes this throw.
  */
@@ -18,7 +18,7 @@ export interface ActionContext {
   category: string;
   functions: readonly ToolFunction[];
   env: ToolEnvironment;
-  /** ToolBench resolves by suffix (its environment); `exact` is docs/toolbench-formats.md's recommendation. */
+  /** ToolBench resolves by suffix (its environment); `exact` is kiln's stricter choice. */
   nameMatch: NameMatch;
 }
 
@@ -89,7 +89,7 @@ function finish(base: StepBase, input: string): ExecutedStep {
 
 /**
  * Finish's arguments as ToolBench reads them: JSON that may hold raw control characters inside
- * strings, else substring sniffing (docs/toolbench-formats.md §b, "Semantics").
+ * strings, else substring sniffing (docs/toolbench-formats.md §b, Finish semantics).
  */
 export function readFinishArguments(input: string): { returnType?: string; finalAnswer?: unknown } {
   const parsed = parseJsonAllowingControlChars(input);

@@ -1,7 +1,7 @@
 /**
  * The observation text the model sees after a tool call: Python's `json.dumps(reply)` of the
  * `{"error", "response"}` object (ASCII-escaped, `", "` and `": "` separators), cut to 1,024
- * characters with `...` appended when longer (docs/toolbench-formats.md §d "Observation text and truncation").
+ * characters with `...` appended when longer (docs/toolbench-formats.md §d).
  */
 import { PyFloat, pythonFloatRepr } from '../toolbench/pythonRepr.js';
 import { MAX_NESTING, tooDeep } from './nesting.js';

@@ -1,6 +1,6 @@
 /**
  * Raw DFSDT/CoT answer files (`answer/G*_answer/*.json`) → ToolLLaMA conversations, exactly as
- * ToolBench's preprocessing does it (docs/toolbench-formats.md §c "Preprocessing into ToolLLaMA conversations").
+ * ToolBench's preprocessing does it (docs/toolbench-formats.md §c).
  * Each element of `answer_generation.train_messages` (a chat prefix ending with an assistant
  * message) becomes one training instance.
  */

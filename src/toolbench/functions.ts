@@ -198,9 +198,9 @@ export interface ResolvedFunction {
 }
 
 /**
- * Which function a called name refers to (docs/toolbench-formats.md §b "Name resolution"). `Finish` is checked
+ * Which function a called name refers to (docs/toolbench-formats.md §b, name resolution). `Finish` is checked
  * first. Then the list is walked in order and the first match wins, which also settles duplicate
- * names. `match: 'exact'` (kiln's default, as docs/toolbench-formats.md recommends) needs equal names;
+ * names. `match: 'exact'` (kiln's stricter choice) needs equal names;
  * `match: 'suffix'` is ToolBench's environment: the first function whose name ends with the called
  * name, so an empty name matches the first function. Returns null when nothing matches (ToolBench
  * then answers `No such function name`, code 1).

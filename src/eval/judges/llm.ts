@@ -79,7 +79,7 @@ export class LlmJudge implements Judge {
     return same ? (recorded.toolEval as unknown as ToolEvalAnswer) : undefined;
   }
 
-  /** ToolBench's original pass/fail vote over the samples (docs/toolbench-formats.md §f, table of labels). */
+  /** ToolBench's original pass/fail vote over the samples (docs/toolbench-formats.md §f). */
   private async vote(query: ToolQuery, answer: ToolEvalAnswer, samples: AnswerLabel[]): Promise<boolean> {
     const rng = new SeededRandom(`${this.o.seed}\u0000${query.query_id}`);
     let passed = 0;
