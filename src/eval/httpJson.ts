@@ -5,7 +5,7 @@
  * header when the caller sets none), registered as secrets, and every message this module makes —
  * Node's fetch errors included, which quote the URL — is scrubbed of them.
  */
-import { registerUrlSecrets, scrubSecrets } from './secrets.js';
+import { decodeUrlPart, registerUrlSecrets, scrubSecrets } from './secrets.js';
 
 export interface PostOptions {
   /** Milliseconds before one attempt is abandoned (reading the body included); 0 waits forever. */
@@ -59,7 +59,7 @@ function withoutUserInfo(url: string, headers: Record<string, string>): { url: s
     return { url, headers };
   }
   if (parsed.username === '' && parsed.password === '') return { url, headers };
-  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+  const basic = Buffer.from(`${decodeUrlPart(parsed.username)}:${decodeUrlPart(parsed.password)}`).toString('base64');
   parsed.username = '';
   parsed.password = '';
   const hasAuth = Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');

@@ -6,6 +6,7 @@
  */
 
 const REDACTED = '***';
+const CREDENTIAL_PARAMETER = /key|token|secret|pass|auth|sig|cred|session/i;
 const secrets = new Set<string>();
 
 /** Remembers a secret; values shorter than 4 characters are too common to replace safely. */
@@ -22,14 +23,27 @@ export function registerUrlSecrets(url: string): void {
     return;
   }
   if (parsed.password !== '') {
-    registerSecret(decodeURIComponent(parsed.password));
+    registerSecret(decodeUrlPart(parsed.password));
     registerSecret(parsed.password);
   }
-  if (parsed.username !== '' && parsed.password !== '') registerSecret(`${parsed.username}:${parsed.password}`);
+  if (parsed.username !== '' && parsed.password !== '') {
+    registerSecret(`${parsed.username}:${parsed.password}`);
+    registerSecret(`${decodeUrlPart(parsed.username)}:${decodeUrlPart(parsed.password)}`);
+  }
   else registerSecret(parsed.username);
-  // The query string as written, and each value in it (a key may be echoed without its name).
+  // The query string as written, and the values of credential-like parameters (a key may be
+  // echoed without its name); other values (`strip=truncate`) are common words, left alone.
   if (parsed.search.length > 1) registerSecret(parsed.search.slice(1));
-  for (const value of parsed.searchParams.values()) registerSecret(value);
+  for (const [name, value] of parsed.searchParams) if (CREDENTIAL_PARAMETER.test(name)) registerSecret(value);
+}
+
+/** A URL's percent-encoded part decoded, or as it is when its escapes are malformed. */
+export function decodeUrlPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
 
 /** The text with every known secret replaced; the longest first, so one never leaves half another. */
