@@ -88,7 +88,8 @@ export function readObservation(text: string): ToolReply {
   if (!head) return { error: '', response: body, cut: true };
   const rest = body.slice(head[0].length);
   const response = rest.startsWith('"') ? jsonStringPrefix(rest) : rest;
-  return { error: JSON.parse(head[1]!) as string, response, cut: true };
+  // The error text may hold raw control characters (not JSON): decoded as far as JSON allows.
+  return { error: jsonStringPrefix(head[1]!), response, cut: true };
 }
 
 /** The decoded text of a JSON string literal cut short (an escape cut in half is dropped). */

@@ -135,6 +135,11 @@ describe('tool replies under random damage', () => {
     readAndJudge(`{"error": "", "response": ${deepJson(5000)}}`);
   });
 
+  it('fixed case (found by the property below): a raw control character in a cut reply\'s error', () => {
+    expect(readObservation('{"error": "\u0000bad", "response": "cut her')).toEqual({ error: '\u0000bad', response: 'cut her', cut: true });
+    readAndJudge('{"\u0000error": "", "response": 1');
+  });
+
   it('structural edits are read, checked and judged without a throw', () => {
     fc.assert(
       fc.property(valueEdits, (edits) => readAndJudge(JSON.stringify(mutateValue(JSON.parse(valid), edits)))),
