@@ -1,5 +1,5 @@
 /**
- * The CoT/ReAct loop as ToolBench runs it (`CoT@1`, FORMAT.md §d): ask the model for one
+ * The CoT/ReAct loop as ToolBench runs it (`CoT@1`, docs/toolbench-formats.md §d): ask the model for one
  * Thought/Action/Action Input, carry it out, append the observation, repeat until a successful
  * Finish, a give-up, or the step budget. ToolBench prunes a chain at depth 12 nodes; a ToolLLaMA
  * step always makes three nodes (Thought, Action, Action Input), so that is 4 model calls, the

@@ -1,7 +1,7 @@
 /**
  * Checking a call's arguments against its API entry, shared by the offline simulator (which
  * answers a bad call with an error) and the rule judge (which counts it as invalid), so the two
- * agree on what a valid call is (ruled-judge.md §2 "Call validity").
+ * agree on what a valid call is (docs/judge.md).
  *
  * Names are compared after `change_name(standardize(·))`, the form the model sees. Names are
  * checked against the API entry's required ∪ optional parameters, not the function schema:

@@ -20,6 +20,7 @@ import { summarize } from './report.js';
 import { reportMarkdown } from './reportMarkdown.js';
 import { ResultsStore, writeFileAtomic } from './results.js';
 import { runEvaluation } from './runEval.js';
+import { scrubSecrets } from './secrets.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -29,7 +30,8 @@ export interface CliIo {
 const processIo: CliIo = { stdout: (t) => process.stdout.write(t), stderr: process.stderr };
 
 export async function runEvalCli(argv: string[], io: CliIo = processIo): Promise<number> {
-  const log = (line: string) => void io.stderr.write(`${line}\n`);
+  // Every line is scrubbed of known secrets: errors can quote a URL or a server's echo of a key.
+  const log = (line: string) => void io.stderr.write(`${scrubSecrets(line)}\n`);
   try {
     const args = parseArgs(argv);
     if (args.help) {

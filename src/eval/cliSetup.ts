@@ -17,11 +17,13 @@ import type { Judge } from './judges/judge.js';
 import { loadJudgePrompts } from './judges/judgePrompts.js';
 import { LlmJudge } from './judges/llm.js';
 import { RuleJudge } from './judges/rules.js';
+import { ToolEval2023Judge } from './judges/tooleval2023.js';
+import { registerSecret } from './secrets.js';
 import { KilnPolicy, type GenerativeModel, type TextTokenizer } from './policies/kiln.js';
 import { OpenAiPolicy } from './policies/openai.js';
 import { ReplayPolicy } from './policies/replay.js';
 import type { Policy } from './policy.js';
-import { loadRecordedAnswers, type RecordedAnswer } from './recorded.js';
+import { loadRecordedAnswers, type RecordedAnswerSet } from './recorded.js';
 
 /** The file a kiln checkpoint keeps its training system-prompt template in. */
 export const CHECKPOINT_TEMPLATE_FILE = 'kiln_prompt_template.txt';
@@ -29,12 +31,12 @@ export const CHECKPOINT_TEMPLATE_FILE = 'kiln_prompt_template.txt';
 const str = (a: ParsedArgs, k: keyof ParsedArgs) => a[k] as string | undefined;
 const num = (a: ParsedArgs, k: keyof ParsedArgs) => a[k] as number;
 
-let recordedCache: { path: string; answers: Map<number, RecordedAnswer> } | undefined;
-function recorded(args: ParsedArgs): Map<number, RecordedAnswer> {
+let recordedCache: { path: string; answers: RecordedAnswerSet } | undefined;
+function recorded(args: ParsedArgs): RecordedAnswerSet {
   const path = str(args, 'replay');
   if (!path) throw new UsageError('--replay <path> is needed for --policy replay and --env replay');
   if (recordedCache?.path !== path) recordedCache = { path, answers: loadRecordedAnswers(path) };
-  return recordedCache.answers;
+  return recordedCache!.answers;
 }
 
 export async function createPolicy(args: ParsedArgs, log: (line: string) => void): Promise<Policy> {
@@ -43,7 +45,7 @@ export async function createPolicy(args: ParsedArgs, log: (line: string) => void
     const url = str(args, 'endpoint');
     if (!url) throw new UsageError('--policy openai needs --endpoint <base URL>');
     return new OpenAiPolicy({
-      endpoint: { url, apiKey: process.env.OPENAI_API_KEY, model: str(args, 'openai-model')!, log },
+      endpoint: { url, apiKey: secret(process.env.OPENAI_API_KEY), model: str(args, 'openai-model')!, log },
       useTools: args['openai-tools'] === true,
       temperature: num(args, 'temperature'),
       maxTokens: num(args, 'max-new-tokens'),
@@ -126,13 +128,22 @@ export function chooseTemplate(policy: Policy, args: ParsedArgs, log: (line: str
 
 export function createEnvironment(args: ParsedArgs, log: (line: string) => void): ToolEnvironment {
   const key = process.env.TOOLBENCH_KEY ?? '';
+  registerSecret(key);
+  const timeout = num(args, 'tool-timeout');
+  if (!(timeout >= 0)) throw new UsageError(`--tool-timeout must be 0 or more seconds (got ${timeout})`);
+  const limits = {
+    timeoutMs: Math.round(timeout * 1000),
+    attempts: 1 + num(args, 'tool-retries'),
+    maxReplyBytes: Math.max(1, num(args, 'max-reply-bytes')),
+    log,
+  };
   switch (str(args, 'env')) {
     case 'stabletoolbench':
-      return new StableToolBenchClient({ url: str(args, 'env-url') ?? process.env.SERVICE_URL ?? 'http://localhost:8080/virtual', key, log });
+      return new StableToolBenchClient({ url: str(args, 'env-url') ?? process.env.SERVICE_URL ?? 'http://localhost:8080/virtual', key, ...limits });
     case 'rapidapi': {
       const url = str(args, 'env-url');
       if (!url) throw new UsageError('--env rapidapi needs --env-url <http://host:8080/rapidapi>');
-      return new RapidApiClient({ url, key, log });
+      return new RapidApiClient({ url, key, ...limits });
     }
     case 'replay':
       return new ReplayEnvironment(recorded(args), str(args, 'replay')!);
@@ -142,6 +153,7 @@ export function createEnvironment(args: ParsedArgs, log: (line: string) => void)
 }
 
 export function createJudge(args: ParsedArgs, log: (line: string) => void): Judge {
+  if (str(args, 'judge') === 'tooleval-2023') return new ToolEval2023Judge();
   if (str(args, 'judge') !== 'llm') return new RuleJudge();
   const url = str(args, 'judge-endpoint');
   const promptsPath = str(args, 'judge-prompts');
@@ -150,11 +162,19 @@ export function createJudge(args: ParsedArgs, log: (line: string) => void): Judg
   const prompts = loadJudgePrompts(promptsPath);
   const model = str(args, 'judge-model') ?? (prompts.completionDefaults.model as string | undefined) ?? 'gpt-4o';
   return new LlmJudge({
-    endpoint: { url, apiKey: process.env.JUDGE_API_KEY ?? process.env.OPENAI_API_KEY, model, log },
+    endpoint: { url, apiKey: secret(process.env.JUDGE_API_KEY ?? process.env.OPENAI_API_KEY), model, log },
     prompts,
     samples: Math.max(1, num(args, 'judge-samples')),
     solvability: args['judge-solvability'] === true,
     callStyle: str(args, 'judge-call-style') === 'functions' ? 'functions' : 'tools',
     seed: num(args, 'seed'),
+    // A replay of ToolEval's converted answers is judged on the entries as recorded.
+    ...(str(args, 'policy') === 'replay' ? { recorded: recorded(args) } : {}),
   });
+}
+
+/** A key read from the environment, remembered so that it is scrubbed wherever it would appear. */
+function secret(value: string | undefined): string | undefined {
+  registerSecret(value);
+  return value;
 }

@@ -1,6 +1,6 @@
 /**
  * The opening of every agent conversation: the system message (a template with `{tool_list}` and
- * `{functions}` or `{function_signatures}` filled in) and the user turn `"\n" + query + "\nBegin!\n"`.
+ * `{functions}` or `{function_signatures}` filled in, docs/toolbench-formats.md §c) and the user turn `"\n" + query + "\nBegin!\n"`.
  */
 import { TOOLBENCH_FITTING, type FittingPolicy } from '../toolbench/fitting.js';
 import { queryFunctions, type ToolFunction, type ToolQuery } from '../toolbench/functions.js';

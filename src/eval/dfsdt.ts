@@ -1,5 +1,5 @@
 /**
- * DFSDT as ToolBench runs it without the filter (`DFS_woFilter_w2`, FORMAT.md §d): a depth-first
+ * DFSDT as ToolBench runs it without the filter (`DFS_woFilter_w2`, docs/toolbench-formats.md §d): a depth-first
  * search in which every node may get up to two children, one model call each. The first child is
  * explored fully before the second is generated; before a later child the model is shown its
  * earlier attempts at that node (the diversity prompt) and asked for something different.

@@ -1,6 +1,6 @@
 /**
  * Carrying out one parsed ReAct action against the query's functions, as ToolBench's environment
- * does (FORMAT.md §b "Name resolution" and "The Finish function", §d status codes): Finish is
+ * does (docs/toolbench-formats.md §b, name resolution and Finish; §d, status codes): Finish is
  * handled here with its exact replies and codes, an unknown name gets `No such function name`, and
  * an API call goes to the tool environment. Nothing the model writes makes this throw.
  */
@@ -18,7 +18,7 @@ export interface ActionContext {
   category: string;
   functions: readonly ToolFunction[];
   env: ToolEnvironment;
-  /** ToolBench resolves by suffix (its environment); `exact` is FORMAT.md's recommendation. */
+  /** ToolBench resolves by suffix (its environment); `exact` is kiln's stricter choice. */
   nameMatch: NameMatch;
 }
 
@@ -48,14 +48,14 @@ export async function executeAction(ctx: ActionContext, action: ReactAction, raw
   if (name === 'Finish') return finish(base, action.actionInput);
   const api = ctx.query.api_list[resolved.index];
   if (api === undefined) throw new Error(`function ${name} has no api_list entry at index ${resolved.index}`);
-  const { reply, code } = await ctx.env.call({
+  const { reply, code, observation } = await ctx.env.call({
     query: ctx.query,
     category: ctx.category,
     api,
     functionName: name,
     actionInput: action.actionInput,
   });
-  return { step: { ...base, functionName: name, reply, code, observation: observationText(reply) } };
+  return { step: { ...base, functionName: name, reply, code, observation: observation ?? observationText(reply) } };
 }
 
 type StepBase = Omit<TrajectoryStep, 'functionName' | 'reply' | 'code' | 'observation'>;
@@ -89,7 +89,7 @@ function finish(base: StepBase, input: string): ExecutedStep {
 
 /**
  * Finish's arguments as ToolBench reads them: JSON that may hold raw control characters inside
- * strings, else substring sniffing (FORMAT.md §b, "Semantics").
+ * strings, else substring sniffing (docs/toolbench-formats.md §b, Finish semantics).
  */
 export function readFinishArguments(input: string): { returnType?: string; finalAnswer?: unknown } {
   const parsed = parseJsonAllowingControlChars(input);

@@ -1,9 +1,11 @@
 /**
- * How well the rule judge agrees with ToolEval on recorded answers that ToolEval labelled:
- * StableToolBench's `data_example` (shared/toolbench/eval-sample/stabletoolbench), which holds
- * converted ChatGPT answers per run and per category, and the SoPR labels of several GPT judge
- * runs for each. Reports each query, the agreement with ToolEval's majority label, Cohen's κ over
- * the three labels, and both SoPR-style scores.
+ * How well the rule judge agrees with ToolEval on recorded answers that ToolEval labelled. The
+ * layout is `<sample>/model_predictions_converted/<run>/<group>.json` beside
+ * `<sample>/pass_rate_results/<run>/<group>_<run>.json`, as StableToolBench's `data_example`
+ * (shared/toolbench/eval-sample/stabletoolbench) and ToolBench's `eval_pass_rate.py` both write it.
+ * The label files differ: StableToolBench keeps `is_solved` as `{<judge run>: label}`, ToolBench
+ * as one label string per query (the last judge run's). Reports each query, the agreement with
+ * ToolEval's majority label, Cohen's κ over the three labels, and both SoPR-style scores.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,26 +36,26 @@ export interface AgreementSummary {
 /** `sampleDir` is eval-sample/stabletoolbench; `testDir` holds the queries (toolbench/test). */
 export function computeJudgeAgreement(sampleDir: string, testDir: string): AgreementSummary {
   const predictionsDir = join(sampleDir, 'model_predictions_converted');
+  if (!existsSync(predictionsDir)) {
+    throw new Error(`${sampleDir}: no model_predictions_converted/<run>/<group>.json (the layout of ToolEval's converted answers)`);
+  }
   const rows: AgreementRow[] = [];
   for (const run of readdirSync(predictionsDir).sort()) {
     for (const file of readdirSync(join(predictionsDir, run)).filter((f) => f.endsWith('.json')).sort()) {
       const category = file.replace(/\.json$/, '');
       const labelsFile = join(sampleDir, 'pass_rate_results', run, `${category}_${run}.json`);
-      if (!existsSync(labelsFile)) throw new Error(`${labelsFile}: missing ToolEval labels for ${run}/${file}`);
-      const labels = JSON.parse(readFileSync(labelsFile, 'utf8')) as Record<string, { is_solved?: Record<string, string> }>;
-      const answers = loadRecordedAnswers(join(predictionsDir, run, file));
-      const ids = new Set(answers.keys());
+      const labels = readLabelFile(labelsFile);
+      const answers = loadRecordedAnswers(join(predictionsDir, run, file)).all();
+      const ids = new Set(answers.map((a) => a.queryId));
       const queries = new Map(
         loadQueries(testDir, { categories: [category], ids }).queries.map((q) => [q.query.query_id, q.query]),
       );
-      for (const [id, answer] of [...answers].sort((a, b) => a[0] - b[0])) {
+      for (const answer of answers.sort((a, b) => a.queryId - b.queryId)) {
+        const id = answer.queryId;
         const query = queries.get(id);
         if (!query) throw new Error(`${run}/${file}: query ${id} is not in ${testDir}/${category}.json`);
-        const runs = labels[String(id)]?.is_solved;
-        if (!runs) throw new Error(`${labelsFile}: no is_solved labels for query ${id}`);
-        const toolEvalLabels = Object.keys(runs)
-          .sort()
-          .map((k) => readLabel(runs[k]!, `${labelsFile}: query ${id} run ${k}`));
+        const toolEvalLabels = labels.get(String(id));
+        if (!toolEvalLabels) throw new Error(`${labelsFile}: no "is_solved" label for query ${id}`);
         const judgement = judgeByRules(query, recordedTrajectory(answer, query, category));
         rows.push({
           run,
@@ -77,6 +79,38 @@ export function computeJudgeAgreement(sampleDir: string, testDir: string): Agree
   };
 }
 
+const LABEL_LAYOUTS =
+  'expected {<query id>: {"is_solved": {<run>: "AnswerStatus.<label>"}}} (StableToolBench) ' +
+  'or {<query id>: {"is_solved": "AnswerStatus.<label>", "passed": n, "failed": n}} (ToolBench eval_pass_rate.py)';
+
+/** ToolEval's labels per query id, from either layout. */
+export function readLabelFile(labelsFile: string): Map<string, AnswerLabel[]> {
+  if (!existsSync(labelsFile)) throw new Error(`${labelsFile}: missing ToolEval label file; ${LABEL_LAYOUTS}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(labelsFile, 'utf8'));
+  } catch (e) {
+    throw new Error(`${labelsFile}: not valid JSON (${(e as Error).message}); ${LABEL_LAYOUTS}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new Error(`${labelsFile}: ${LABEL_LAYOUTS}`);
+  const out = new Map<string, AnswerLabel[]>();
+  for (const [id, entry] of Object.entries(data as Record<string, unknown>)) {
+    const where = `${labelsFile}: query ${id} field "is_solved"`;
+    const solved = (entry as { is_solved?: unknown } | null)?.is_solved;
+    if (typeof solved === 'string') out.set(id, [readLabel(solved, where)]);
+    else if (solved !== null && typeof solved === 'object' && !Array.isArray(solved)) {
+      const runs = solved as Record<string, unknown>;
+      out.set(
+        id,
+        Object.keys(runs)
+          .sort()
+          .map((k) => readLabel(runs[k], `${where} run ${k}`)),
+      );
+    } else throw new Error(`${where}: ${LABEL_LAYOUTS}`);
+  }
+  return out;
+}
+
 export function formatAgreement(s: AgreementSummary): string {
   const lines = [
     '| run | category | query | ToolEval labels | ToolEval majority | rule judge | reason |',
@@ -93,9 +127,11 @@ export function formatAgreement(s: AgreementSummary): string {
   return lines.join('\n');
 }
 
-function readLabel(text: string, where: string): AnswerLabel {
-  const label = text.replace(/^AnswerStatus\./, '');
-  if (label !== 'Solved' && label !== 'Unsure' && label !== 'Unsolved') throw new Error(`${where}: unknown label ${text}`);
+function readLabel(text: unknown, where: string): AnswerLabel {
+  const label = typeof text === 'string' ? text.replace(/^AnswerStatus\./, '') : '';
+  if (label !== 'Solved' && label !== 'Unsure' && label !== 'Unsolved') {
+    throw new Error(`${where}: unknown label ${JSON.stringify(text)} (expected AnswerStatus.Solved, .Unsure or .Unsolved)`);
+  }
   return label;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Reading a JSON text that was cut off: 230 `template_response` fields hold the first 1,000
- * characters of a larger skeleton, cut mid-token (FORMAT.md §a). This reader keeps every member
+ * characters of a larger skeleton, cut mid-token (docs/toolbench-formats.md §a). This reader keeps every member
  * that was complete before the cut and closes the open containers, so the simulator can still
  * answer in the API's shape. Complete JSON reads as JSON.parse would read it.
  */

@@ -1,15 +1,20 @@
 /**
  * Loading the queries to evaluate: StableToolBench's solvable-query files (`test/<category>.json`)
  * and ToolBench's raw query files (`G1_query.json`, the inference demos), both JSON arrays of
- * `{query, query_id, api_list, "relevant APIs"}` (FORMAT.md §a). The category is the file name
+ * `{query, query_id, api_list, "relevant APIs"}` (docs/toolbench-formats.md §a). The category is the file name
  * without `.json`. Raw files may carry minimal api_list entries (only category, tool and API
  * names); they get empty descriptions and no parameters, since the tool JSONs they point to are
  * not available here. Queries without an api_list need a retriever and are skipped.
+ * ToolEval's converted-answer files (`{<id>: {query, available_tools, answer}}`) are read as
+ * queries too, their functions taken from `available_tools` (recorded/availableTools.ts).
+ * A query id seen twice in one category is evaluated once, and the repeat is reported.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ApiEntry, ApiParameter, ToolQuery } from '../toolbench/functions.js';
 import { parseJsonLossless } from '../toolbench/jsonLossless.js';
+import { queryFromAvailableTools } from './recorded/availableTools.js';
+import { isConvertedAnswerFile } from './recorded/convertedAnswer.js';
 
 /** The paper's column order; other categories follow alphabetically. */
 export const PAPER_CATEGORIES = [
@@ -51,14 +56,15 @@ export function loadQueries(path: string, filters: QueryFilters = {}): LoadedQue
     const category = basename(file, '.json');
     if (filters.categories && !filters.categories.includes(category)) continue;
     const list = byCategory.get(category) ?? [];
-    for (const [i, raw] of readArray(file).entries()) {
-      const where = `${file}[${i}]`;
-      if (!isObject(raw) || !Array.isArray(raw.api_list)) {
-        skipped.push(`${where}: no api_list (open-domain queries need a retriever, which kiln does not have)`);
+    const seen = new Map<number, string>(list.map((q) => [q.query.query_id, 'an earlier file']));
+    for (const { query, where } of readQueryFile(file, skipped)) {
+      if (filters.ids && !filters.ids.has(query.query_id)) continue;
+      const first = seen.get(query.query_id);
+      if (first !== undefined) {
+        skipped.push(`${where}: query id ${query.query_id} of ${category} appears again (first at ${first}); evaluated once`);
         continue;
       }
-      const query = readQuery(raw, where);
-      if (filters.ids && !filters.ids.has(query.query_id)) continue;
+      seen.set(query.query_id, where);
       list.push({ category, query });
     }
     byCategory.set(category, list);
@@ -82,7 +88,8 @@ export function categoryOrder(categories: readonly string[]): string[] {
   return [...categories].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 }
 
-function readArray(file: string): unknown[] {
+/** The usable queries of one file, each with where it was found; unusable ones go to `skipped`. */
+function readQueryFile(file: string, skipped: string[]): { query: ToolQuery; where: string }[] {
   let data: unknown;
   try {
     // Lossless, so a default of 1.0 still prints as Python's 1.0 in the function list.
@@ -90,8 +97,25 @@ function readArray(file: string): unknown[] {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (!Array.isArray(data)) throw new Error(`${file}: expected a JSON array of queries`);
-  return data;
+  if (isConvertedAnswerFile(data)) {
+    return Object.entries(data).map(([id, entry]) => {
+      const where = `${file}: query ${id}`;
+      if (!/^\d{1,15}$/.test(id)) throw new Error(`${file}: key ${JSON.stringify(id.slice(0, 40))} is not a query id`);
+      if (!isObject(entry) || typeof entry.query !== 'string') throw new Error(`${where}: field "query" must be a string`);
+      return { query: queryFromAvailableTools(Number(id), entry.query, entry.available_tools, where), where };
+    });
+  }
+  if (!Array.isArray(data)) throw new Error(`${file}: expected a JSON array of queries (or ToolEval converted answers)`);
+  const out: { query: ToolQuery; where: string }[] = [];
+  for (const [i, raw] of data.entries()) {
+    const where = `${file}[${i}]`;
+    if (!isObject(raw) || !Array.isArray(raw.api_list)) {
+      skipped.push(`${where}: no api_list (open-domain queries need a retriever, which kiln does not have)`);
+      continue;
+    }
+    out.push({ query: readQuery(raw, where), where });
+  }
+  return out;
 }
 
 function readQuery(raw: Record<string, unknown>, where: string): ToolQuery {

@@ -3,7 +3,7 @@
  *
  * ToolBench's parser takes each field between the first occurrence of its marker and the first
  * occurrence of the next one, using Python `str.find` and slicing; a missing marker (find = -1)
- * yields odd but well-defined slices rather than an error (FORMAT.md §c "Output parsing"). kiln
+ * yields odd but well-defined slices rather than an error (docs/toolbench-formats.md §c). kiln
  * reproduces exactly those slices, so a model evaluated here sees the same actions it would under
  * ToolBench, and also reports whether the strict reading succeeded (all markers present, in order).
  */
@@ -38,7 +38,7 @@ export function parseReact(text: string): ReactAction {
   };
 }
 
-/** The text kiln trains on and feeds back as the assistant turn (FORMAT.md §c). */
+/** The text kiln trains on and feeds back as the assistant turn (docs/toolbench-formats.md §c). */
 export function renderReact(step: { thought: string; action: string; actionInput: string }): string {
   return `\nThought: ${step.thought}\nAction: ${step.action}\nAction Input: ${step.actionInput}`;
 }

@@ -1,36 +1,73 @@
 /**
  * Recorded answers: trajectories someone else ran, read back as the sequence of calls on their
- * final path. Two layouts are read (FORMAT.md §c and §f):
- * - ToolEval's converted predictions, one JSON object `{<query_id>: {query, available_tools,
- *   answer: {method, final_answer, answer_details}}}` per file;
- * - ToolBench answer files `<query_id>_<method>.json`, read from `answer_generation.train_messages`
- *   (the final path) when present, else from the first attempt's chain (CoT) or the first-child
- *   walk of the tree (DFSDT).
- * They drive the replay policy, the replay environment and the rule judge's calibration.
+ * final path (docs/toolbench-formats.md §c, §f). Two layouts are read:
+ * - ToolEval's converted answers, one file per group (`G1_instruction.json`) mapping query ids to
+ *   entries, tool messages as dicts or as Python `str()` cut short (recorded/convertedAnswer.ts);
+ * - ToolBench answer files `<group>/<query_id>_<method>.json`, read from
+ *   `answer_generation.train_messages` (the final path) when present, else from the first
+ *   attempt's chain (CoT) or the first-child walk of the tree (DFSDT).
+ * Query ids are unique only within a group, so answers are keyed by (group, id).
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { isConvertedAnswerFile, readConvertedFile } from './recorded/convertedAnswer.js';
 
 export interface RecordedCall {
   name: string;
-  /** The argument text as generated. */
+  /** The argument text as generated (what survives of it, when `argumentsCut`). */
   arguments: string;
   /** The observation text (json.dumps of the reply, possibly cut); `""` for Finish. */
   response: string;
+  /** Set when the recording cut the arguments or the response short. */
+  argumentsCut?: boolean;
+  responseCut?: boolean;
 }
 
 export interface RecordedAnswer {
+  /** The query group (G1_instruction, …): the converted file's name or the answer file's folder. */
+  group: string;
   queryId: number;
   query: string;
   method: string;
   /** The raw Finish argument string, `""` when the run never finished. */
   finalAnswer: string;
   calls: RecordedCall[];
+  /** The converted entry exactly as recorded: what ToolEval's judge was given. */
+  toolEval?: Record<string, unknown>;
 }
 
-/** Every recorded answer under `path` (a file or a directory, searched recursively), by query id. */
-export function loadRecordedAnswers(path: string): Map<number, RecordedAnswer> {
-  const out = new Map<number, RecordedAnswer>();
+/** Recorded answers by (group, id). */
+export class RecordedAnswerSet {
+  private readonly byKey = new Map<string, { answer: RecordedAnswer; file: string }>();
+
+  add(answer: RecordedAnswer, file: string): void {
+    const key = `${answer.group}\u0000${answer.queryId}`;
+    const earlier = this.byKey.get(key);
+    if (earlier) {
+      throw new Error(
+        `${file}: query ${answer.queryId} of ${answer.group} is recorded again (first in ${earlier.file}); point --replay at one run`,
+      );
+    }
+    this.byKey.set(key, { answer, file });
+  }
+
+  /** The answer of query `id` in `group`; an answer of another group is never returned. */
+  get(group: string, id: number): RecordedAnswer | undefined {
+    return this.byKey.get(`${group}\u0000${id}`)?.answer;
+  }
+
+  all(): RecordedAnswer[] {
+    return [...this.byKey.values()].map((v) => v.answer);
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+}
+
+/** Every recorded answer under `path` (a file or a directory, searched recursively). */
+export function loadRecordedAnswers(path: string): RecordedAnswerSet {
+  const out = new RecordedAnswerSet();
   for (const file of jsonFilesUnder(path)) {
     let data: unknown;
     try {
@@ -40,12 +77,9 @@ export function loadRecordedAnswers(path: string): Map<number, RecordedAnswer> {
     }
     const fromAnswerFile = /^(\d+)_[^/]+\.json$/.exec(basename(file));
     if (fromAnswerFile && isObject(data) && isObject(data.answer_generation)) {
-      out.set(Number(fromAnswerFile[1]), readAnswerFile(Number(fromAnswerFile[1]), data, file));
-    } else if (isObject(data)) {
-      for (const [id, entry] of Object.entries(data)) {
-        if (!/^\d+$/.test(id) || !isObject(entry) || !isObject(entry.answer)) continue;
-        out.set(Number(id), readConverted(Number(id), entry, `${file}: query ${id}`));
-      }
+      out.add(readAnswerFile(Number(fromAnswerFile[1]), data, file), file);
+    } else if (isConvertedAnswerFile(data)) {
+      for (const answer of readConvertedFile(data, file, basename(file, '.json'))) out.add(answer, file);
     }
   }
   return out;
@@ -61,31 +95,6 @@ function jsonFilesUnder(path: string): string[] {
     });
 }
 
-/** ToolEval's converted form: follow `answer_details[0]` along `next[0]`, keeping tool nodes. */
-function readConverted(queryId: number, entry: Record<string, unknown>, where: string): RecordedAnswer {
-  const answer = entry.answer as Record<string, unknown>;
-  const calls: RecordedCall[] = [];
-  let node: unknown = Array.isArray(answer.answer_details) ? answer.answer_details[0] : undefined;
-  while (isObject(node)) {
-    if (node.role === 'tool') {
-      if (!isObject(node.message)) throw new Error(`${where}: a tool node has no message object`);
-      calls.push({
-        name: String(node.message.name ?? ''),
-        arguments: String(node.message.arguments ?? ''),
-        response: String(node.message.response ?? ''),
-      });
-    }
-    node = Array.isArray(node.next) ? node.next[0] : undefined;
-  }
-  return {
-    queryId,
-    query: String(entry.query ?? ''),
-    method: String(answer.method ?? ''),
-    finalAnswer: String(answer.final_answer ?? ''),
-    calls,
-  };
-}
-
 function readAnswerFile(queryId: number, data: Record<string, unknown>, file: string): RecordedAnswer {
   const generation = data.answer_generation as Record<string, unknown>;
   const method = /^\d+_(.+)\.json$/.exec(basename(file))![1]!;
@@ -98,6 +107,7 @@ function readAnswerFile(queryId: number, data: Record<string, unknown>, file: st
   } else if (isObject(data.tree) && isObject(data.tree.tree)) calls = callsFromNodes(firstChildWalk(data.tree.tree));
   else throw new Error(`${file}: neither train_messages, trys nor tree found`);
   return {
+    group: basename(dirname(file)),
     queryId,
     query: String(generation.query ?? ''),
     method,

@@ -1,29 +1,34 @@
 /**
  * A recorded answer (recorded.ts) as a kiln trajectory, so the judges can score other people's
- * runs exactly as they score kiln's. Status codes are recovered from the observation texts.
+ * runs exactly as they score kiln's. Status codes are recovered from the observation texts; a
+ * reply the recording cut short is marked `cut`; the last Finish takes the recorded final answer.
  */
-import { queryFunctions, resolveFunctionName, type ToolQuery } from '../toolbench/functions.js';
+import { queryFunctions, type ToolQuery } from '../toolbench/functions.js';
 import { parseToolInput, statusCodeForError } from './envs/environment.js';
 import { readFinishArguments } from './executeAction.js';
 import { readObservation } from './observation.js';
 import type { RecordedAnswer } from './recorded.js';
+import { sameFunction } from './recorded/functionNames.js';
 import { StatusCode, type Trajectory, type TrajectoryStep } from './trajectory.js';
 
 export function recordedTrajectory(answer: RecordedAnswer, query: ToolQuery, category: string): Trajectory {
   const functions = queryFunctions(query);
-  const steps: TrajectoryStep[] = answer.calls.map((call) => {
-    const reply = readObservation(call.response);
+  const steps: TrajectoryStep[] = answer.calls.map((call, i) => {
     const isFinish = call.name === 'Finish';
+    const args = isFinish && i === answer.calls.length - 1 && answer.finalAnswer !== '' ? answer.finalAnswer : call.arguments;
+    const observed = readObservation(call.response);
+    const reply = call.responseCut ? { ...observed, cut: true } : observed;
+    const offered = isFinish ? 'Finish' : functions.find((f) => f.name !== 'Finish' && sameFunction(f.name, call.name))?.name;
     return {
       raw: '',
       parsed: true,
       thought: '',
-      action: call.name,
-      actionInput: call.arguments,
-      functionName: resolveFunctionName(call.name, functions, { match: 'exact' })?.function.name ?? null,
-      argsJson: parseToolInput(call.arguments) !== null,
+      action: offered ?? call.name,
+      actionInput: args,
+      functionName: offered ?? null,
+      argsJson: parseToolInput(args) !== null,
       reply,
-      code: isFinish ? finishCode(call.arguments) : statusCodeForError(reply.error),
+      code: isFinish ? finishCode(args) : statusCodeForError(reply.error),
       observation: call.response,
     };
   });

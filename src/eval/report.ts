@@ -3,7 +3,7 @@
  * label counts and reasons, and judge-free metrics of the agent's behaviour; as a JSON summary and
  * as Markdown in the paper's layout (G1_instr, G1_cat, G1_tool, G2_cat, G2_instr, G3_instr, Avg).
  * A query with no result counts as Unsolved (reason `missing`): ToolEval would silently drop it
- * from the denominator instead (FORMAT.md §f), which flatters incomplete runs.
+ * from the denominator instead (docs/toolbench-formats.md §f), which flatters incomplete runs.
  */
 import { StatusCode } from './trajectory.js';
 import { meanOfRatesInterval, wilsonInterval, type Interval } from './confidence.js';
@@ -20,7 +20,7 @@ export interface CategorySummary {
   ci95: Interval;
   labels: { Solved: number; Unsure: number; Unsolved: number };
   reasons: Record<string, number>;
-  /** The rule judge's lenient-coverage pass rate (ruled-judge.md §2), when the judge gives one. */
+  /** The rule judge's lenient-coverage pass rate (docs/judge.md), when the judge gives one. */
   lenientPassRate: number | null;
   metrics: BehaviourMetrics;
 }

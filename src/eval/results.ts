@@ -2,9 +2,11 @@
  * The per-query results of a run: one JSON line per finished query in `<out>/trajectories.jsonl`,
  * appended as each query finishes, so an interrupted run resumes where it stopped. `run.json`
  * records what produced the results; resuming with different settings is refused, because the
- * numbers would mix two runs. A line torn by a crash is dropped (and rewritten away) on open.
+ * numbers would mix two runs. A line torn by a crash is cut away on open. The file is read line by
+ * line, never as one string, so a large run still resumes. Every line is scrubbed of known secrets.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { scrubSecrets } from './secrets.js';
 import { join } from 'node:path';
 import type { Judgement } from './judges/judge.js';
 import type { Trajectory } from './trajectory.js';
@@ -55,28 +57,24 @@ export class ResultsStore {
         );
       }
     }
-    writeFileAtomic(runFile, `${JSON.stringify(run, null, 2)}\n`);
+    writeFileAtomic(runFile, `${scrubSecrets(JSON.stringify(run, null, 2))}\n`);
     if (existsSync(this.file)) this.load();
   }
 
   private load(): void {
-    const text = readFileSync(this.file, 'utf8');
-    const lines = text.split('\n');
-    let torn = false;
-    lines.forEach((line, i) => {
+    let torn: { line: number; offset: number; message: string } | null = null;
+    forEachLine(this.file, (line, lineNo, offset) => {
       if (line.trim() === '') return;
+      // Only the last line can be torn by a crash; anything else is damage worth stopping for.
+      if (torn !== null) throw new Error(`${this.file}: line ${torn.line} is not valid JSON (${torn.message})`);
       try {
         const r = JSON.parse(line) as QueryResult;
         this.results.set(resultKey(r.category, r.query_id), r);
       } catch (e) {
-        // Only the last line can be torn by a crash; anything else is damage worth stopping for.
-        if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim() !== '')) {
-          throw new Error(`${this.file}: line ${i + 1} is not valid JSON (${(e as Error).message})`);
-        }
-        torn = true;
+        torn = { line: lineNo, offset, message: (e as Error).message };
       }
     });
-    if (torn) writeFileAtomic(this.file, [...this.results.values()].map((r) => `${JSON.stringify(r)}\n`).join(''));
+    if (torn !== null) truncateSync(this.file, (torn as { offset: number }).offset);
   }
 
   has(category: string, queryId: number): boolean {
@@ -84,11 +82,55 @@ export class ResultsStore {
   }
 
   append(result: QueryResult): void {
-    appendFileSync(this.file, `${JSON.stringify(result)}\n`);
+    appendFileSync(this.file, `${scrubSecrets(JSON.stringify(result))}\n`);
     this.results.set(resultKey(result.category, result.query_id), result);
   }
 
   all(): QueryResult[] {
     return [...this.results.values()];
+  }
+}
+
+/** A line longer than this is damage, not a result (replies are capped far below it). */
+const MAX_LINE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Calls `fn` for each line of `file` with its 1-based number and its byte offset, reading
+ * `chunkBytes` at a time, so no string longer than one line is ever built.
+ */
+export function forEachLine(file: string, fn: (line: string, lineNo: number, offset: number) => void, chunkBytes = 1 << 20): void {
+  const fd = openSync(file, 'r');
+  try {
+    const chunk = Buffer.alloc(chunkBytes);
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    let lineStart = 0;
+    let position = 0;
+    let lineNo = 0;
+    const emit = (tail: Buffer) => {
+      const line = Buffer.concat([...pending, tail]).toString('utf8');
+      fn(line, ++lineNo, lineStart);
+      lineStart += pendingBytes + tail.length + 1;
+      pending = [];
+      pendingBytes = 0;
+    };
+    for (;;) {
+      const read = readSync(fd, chunk, 0, chunkBytes, position);
+      if (read === 0) break;
+      position += read;
+      let from = 0;
+      for (let nl = chunk.indexOf(10, from); nl >= 0 && nl < read; nl = chunk.indexOf(10, from)) {
+        emit(chunk.subarray(from, nl));
+        from = nl + 1;
+      }
+      if (from < read) {
+        pending.push(Buffer.from(chunk.subarray(from, read)));
+        pendingBytes += read - from;
+        if (pendingBytes > MAX_LINE_BYTES) throw new Error(`${file}: line ${lineNo + 1} is longer than ${MAX_LINE_BYTES} bytes`);
+      }
+    }
+    if (pendingBytes > 0) emit(Buffer.alloc(0));
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * A kiln trajectory in ToolEval's converted answer format (FORMAT.md §f, step 1), so the LLM judge
+ * A kiln trajectory in ToolEval's converted answer format (docs/toolbench-formats.md §f), so the LLM judge
  * sees exactly what ToolEval's judge would see: `{query, available_tools, answer: {method,
  * total_steps, final_answer, answer_details}}`, the details a linked chain system → user → one
  * `tool` node per call.

@@ -4,14 +4,16 @@
  * LLM judge (through toolevalAnswer.ts), the report and the results store all read this record.
  */
 
-/** The environment's reply object before serialisation (FORMAT.md §d). */
+/** The environment's reply object before serialisation (docs/toolbench-formats.md §d). */
 export interface ToolReply {
   error: string;
   /** A string from the RapidAPI server; any JSON value from StableToolBench's virtual server. */
   response: unknown;
+  /** Set when the reply was read from a text cut short: `response` holds only what survived. */
+  cut?: boolean;
 }
 
-/** Status codes of FORMAT.md §d (0 normal, 1 no such function, 2 bad Finish, 3 answer, 4 give up, …). */
+/** Status codes of docs/toolbench-formats.md §d (0 normal, 1 no such function, 2 bad Finish, 3 answer, 4 give up, …). */
 export const StatusCode = {
   ok: 0,
   noSuchFunction: 1,

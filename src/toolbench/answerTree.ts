@@ -1,6 +1,6 @@
 /**
  * Raw DFSDT/CoT answer files (`answer/G*_answer/*.json`) → ToolLLaMA conversations, exactly as
- * ToolBench's preprocessing does it (FORMAT.md §c "Preprocessing into ToolLLaMA conversations").
+ * ToolBench's preprocessing does it (docs/toolbench-formats.md §c).
  * Each element of `answer_generation.train_messages` (a chat prefix ending with an assistant
  * message) becomes one training instance.
  */
@@ -30,7 +30,7 @@ export interface AnswerFile {
   };
 }
 
-// ToolLLaMA's system-prompt edit (FORMAT.md §c, toolllama_templates.json): a format hint is
+// ToolLLaMA's system-prompt edit (docs/toolbench-formats.md §c, toolllama_templates.json): a format hint is
 // inserted after this sentence of the raw ReAct prompt, and the function list is appended.
 const FORMAT_HINT_ANCHOR = 'with a function call to actually excute your step.';
 const FORMAT_HINT = ' Your output should follow this format:\nThought:\nAction\nAction Input:\n';

@@ -1,7 +1,7 @@
 /**
- * ToolBench's API → function conversion (FORMAT.md §b), the `{tool_list}` text, and how a called
+ * ToolBench's API → function conversion (docs/toolbench-formats.md §b), the `{tool_list}` text, and how a called
  * name is resolved to a function. The rules are ToolBench's (OpenBMB/ToolBench commit d56fdd8,
- * `toolbench/utils.py` and `rapidapi.py`), restated in FORMAT.md; the golden cases are in
+ * `toolbench/utils.py` and `rapidapi.py`), restated in docs/toolbench-formats.md; the golden cases are in
  * shared/toolbench/prompts/examples/.
  */
 
@@ -15,7 +15,7 @@ export interface ApiParameter {
   default: unknown;
 }
 
-/** An element of a query's `api_list` (FORMAT.md §a). */
+/** An element of a query's `api_list` (docs/toolbench-formats.md §a). */
 export interface ApiEntry {
   category_name: string;
   tool_name: string;
@@ -35,6 +35,11 @@ export interface ToolQuery {
   api_list: ApiEntry[];
   /** Pairs of original (non-normalised) `[tool_name, api_name]`; note the space in the key. */
   'relevant APIs': [string, string][];
+  /**
+   * The offered functions exactly as a recording lists them (ToolEval's `available_tools`, Finish
+   * last, in whichever wording it used); when present they replace the conversion of api_list.
+   */
+  functions?: ToolFunction[];
 }
 
 /** A property of a function's parameters schema. Key order matters for the prompt text. */
@@ -58,7 +63,7 @@ export interface ToolFunction {
 }
 
 /**
- * ToolBench's name normalisation (FORMAT.md §b): everything but ASCII letters/digits, `_`, `^`
+ * ToolBench's name normalisation (docs/toolbench-formats.md §b): everything but ASCII letters/digits, `_`, `^`
  * (kept by an accident of the original character class) and CJK U+4E00..U+9FA5 becomes `_`; runs
  * of `_` collapse; lower-case; trim `_`; a leading digit gets `get_`.
  */
@@ -85,7 +90,7 @@ const FUNCTION_NAME_MAX_CHARS = 64;
 
 const TYPE_MAP: Record<string, string> = { NUMBER: 'integer', STRING: 'string', BOOLEAN: 'boolean' };
 
-/** The function the model sees for one API entry (FORMAT.md §b, all quirks reproduced). */
+/** The function the model sees for one API entry (docs/toolbench-formats.md §b, all quirks reproduced). */
 export function apiToFunction(api: ApiEntry): ToolFunction {
   const toolName = standardize(api.tool_name);
   const name = lastChars(`${changeName(standardize(api.api_name))}_for_${toolName}`, FUNCTION_NAME_MAX_CHARS);
@@ -136,7 +141,7 @@ export const FINISH_DESCRIPTION =
 
 /**
  * ToolBench's `Finish`, appended last to every function list, in the current (v2) wording. Its
- * schema is a fact of the format (FORMAT.md §b); it has no `optional` list. The older v1
+ * schema is a fact of the format (docs/toolbench-formats.md §b); it has no `optional` list. The older v1
  * description only occurs inside released trajectories, which carry their own function lists.
  */
 export const FINISH_FUNCTION: ToolFunction = deepFreeze({
@@ -161,8 +166,8 @@ export const FINISH_FUNCTION: ToolFunction = deepFreeze({
  * Finish. Functions are NOT deduplicated: when truncation to 64 characters gives two functions the
  * same name (4 test queries), both are listed, as in the reference.
  */
-export function queryFunctions(query: Pick<ToolQuery, 'api_list'>): ToolFunction[] {
-  return [...query.api_list.map(apiToFunction), FINISH_FUNCTION];
+export function queryFunctions(query: Pick<ToolQuery, 'api_list' | 'functions'>): ToolFunction[] {
+  return query.functions ?? [...query.api_list.map(apiToFunction), FINISH_FUNCTION];
 }
 
 /**
@@ -193,9 +198,9 @@ export interface ResolvedFunction {
 }
 
 /**
- * Which function a called name refers to (FORMAT.md §b "Name resolution"). `Finish` is checked
+ * Which function a called name refers to (docs/toolbench-formats.md §b, name resolution). `Finish` is checked
  * first. Then the list is walked in order and the first match wins, which also settles duplicate
- * names. `match: 'exact'` (kiln's default, as FORMAT.md recommends) needs equal names;
+ * names. `match: 'exact'` (kiln's stricter choice) needs equal names;
  * `match: 'suffix'` is ToolBench's environment: the first function whose name ends with the called
  * name, so an empty name matches the first function. Returns null when nothing matches (ToolBench
  * then answers `No such function name`, code 1).

@@ -1,19 +1,72 @@
 /**
  * Reading Python literals — what `ast.literal_eval` accepts for data: dicts, lists, tuples,
  * strings in either quote, numbers, True/False/None. The RapidAPI server returns Python's `str()`
- * of an API's reply (FORMAT.md §d), so this is how the judge reads a response back into values;
- * training reads a prompt's function list back with it to apply a fitting policy. Returns undefined for text that is not one complete literal.
+ * of an API's reply, and ToolEval's converted answers hold `str()` of each tool call, often cut
+ * short (docs/toolbench-formats.md §d, §f), and training reads a prompt's function list back
+ * with it to apply a fitting policy. `parsePythonLiteral` reads one whole literal;
+ * `readDictPrefix` reads what survives of a dict that was cut.
  */
+
 import { PyFloat } from './pythonRepr.js';
 
+/** Deeper nesting than any real reply; past it a text is not read (no recursion without bound). */
+export const MAX_LITERAL_DEPTH = 256;
+
+/**
+ * The literal, or undefined for text that is not one complete literal within the depth limit.
+ * `exactNumbers`: floats as PyFloat and integers beyond 2^53 as bigint, so pythonRepr prints them
+ * back unchanged (training re-renders a prompt's function list with a fitting policy).
+ */
 export function parsePythonLiteral(text: string, options: { exactNumbers?: boolean } = {}): unknown {
   const reader = new LiteralReader(text, options.exactNumbers === true);
   try {
-    const value = reader.value();
+    const value = reader.value(0);
     reader.skipSpace();
     return reader.atEnd() ? value : undefined;
   } catch (e) {
     if (e instanceof NotALiteral) return undefined;
+    throw e;
+  }
+}
+
+export interface DictPrefix {
+  /** The key/value pairs that survive whole, in order. */
+  entries: Record<string, unknown>;
+  /** True when the dict was read up to its closing brace. */
+  complete: boolean;
+  /** The string value the text was cut inside, with what survives of it. */
+  cut?: { key: string; text: string };
+}
+
+/**
+ * What survives of `str(dict)` cut anywhere: the whole pairs before the cut, and the prefix of a
+ * string value cut in the middle. Null when the text does not start as a dict.
+ */
+export function readDictPrefix(text: string): DictPrefix | null {
+  const reader = new LiteralReader(text);
+  reader.skipSpace();
+  if (!reader.eat('{')) return null;
+  const entries: Record<string, unknown> = {};
+  try {
+    for (;;) {
+      reader.skipSpace();
+      if (reader.eat('}')) return { entries, complete: true };
+      const key = String(reader.value(1));
+      reader.skipSpace();
+      if (!reader.eat(':')) return { entries, complete: false };
+      reader.skipSpace();
+      if (reader.peekQuote()) {
+        const s = reader.stringPrefix();
+        if (!s.closed) return { entries, complete: false, cut: { key, text: s.text } };
+        entries[key] = s.text;
+      } else {
+        entries[key] = reader.value(1);
+      }
+      reader.skipSpace();
+      if (!reader.eat(',') && !reader.peek('}')) return { entries, complete: false };
+    }
+  } catch (e) {
+    if (e instanceof NotALiteral) return { entries, complete: false };
     throw e;
   }
 }
@@ -24,10 +77,9 @@ const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\',
 
 class LiteralReader {
   private pos = 0;
-  /** exactNumbers: floats as PyFloat and ints beyond 2^53 as bigint, so pythonRepr prints them back unchanged. */
   constructor(
     private readonly text: string,
-    private readonly exactNumbers: boolean,
+    private readonly exactNumbers = false,
   ) {}
 
   atEnd(): boolean {
@@ -38,13 +90,26 @@ class LiteralReader {
     while (this.pos < this.text.length && /\s/.test(this.text[this.pos]!)) this.pos++;
   }
 
-  value(): unknown {
+  peek(ch: string): boolean {
+    return this.text[this.pos] === ch;
+  }
+
+  peekQuote(): boolean {
+    return this.peek("'") || this.peek('"');
+  }
+
+  value(depth: number): unknown {
+    if (depth > MAX_LITERAL_DEPTH) throw new NotALiteral();
     this.skipSpace();
     const ch = this.text[this.pos];
-    if (ch === '{') return this.dict();
-    if (ch === '[') return this.sequence(']');
-    if (ch === '(') return this.sequence(')');
-    if (ch === "'" || ch === '"') return this.string();
+    if (ch === '{') return this.dict(depth);
+    if (ch === '[') return this.sequence(']', depth);
+    if (ch === '(') return this.sequence(')', depth);
+    if (ch === "'" || ch === '"') {
+      const s = this.stringPrefix();
+      if (!s.closed) throw new NotALiteral();
+      return s.text;
+    }
     for (const [word, value] of [['True', true], ['False', false], ['None', null]] as const) {
       if (this.text.startsWith(word, this.pos)) {
         this.pos += word.length;
@@ -61,58 +126,62 @@ class LiteralReader {
     throw new NotALiteral();
   }
 
-  private dict(): Record<string, unknown> {
+  private dict(depth: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     this.pos++;
     for (;;) {
       this.skipSpace();
       if (this.eat('}')) return out;
-      const key = this.value();
+      const key = this.value(depth + 1);
       this.skipSpace();
       if (!this.eat(':')) throw new NotALiteral();
-      out[String(key)] = this.value();
+      out[String(key)] = this.value(depth + 1);
       this.skipSpace();
-      if (!this.eat(',') && this.text[this.pos] !== '}') throw new NotALiteral();
+      if (!this.eat(',') && !this.peek('}')) throw new NotALiteral();
     }
   }
 
-  private sequence(close: string): unknown[] {
+  private sequence(close: string, depth: number): unknown[] {
     const out: unknown[] = [];
     this.pos++;
     for (;;) {
       this.skipSpace();
       if (this.eat(close)) return out;
-      out.push(this.value());
+      out.push(this.value(depth + 1));
       this.skipSpace();
-      if (!this.eat(',') && this.text[this.pos] !== close) throw new NotALiteral();
+      if (!this.eat(',') && !this.peek(close)) throw new NotALiteral();
     }
   }
 
-  private string(): string {
+  /** A quoted string from the current quote: its text so far, and whether its closing quote came. */
+  stringPrefix(): { text: string; closed: boolean } {
     const quote = this.text[this.pos++]!;
     let out = '';
     while (this.pos < this.text.length) {
       const ch = this.text[this.pos++]!;
-      if (ch === quote) return out;
+      if (ch === quote) return { text: out, closed: true };
       if (ch !== '\\') {
         out += ch;
         continue;
       }
-      const next = this.text[this.pos++] ?? '';
+      if (this.pos >= this.text.length) break;
+      const next = this.text[this.pos++]!;
       const hexWidth = next === 'x' ? 2 : next === 'u' ? 4 : next === 'U' ? 8 : 0;
       if (hexWidth > 0) {
         const hex = this.text.slice(this.pos, this.pos + hexWidth);
-        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== hexWidth) throw new NotALiteral();
+        // An escape cut by the end of the text is dropped; a malformed one is not a literal.
+        if (hex.length < hexWidth && this.pos + hex.length >= this.text.length) break;
+        if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== hexWidth || parseInt(hex, 16) > 0x10ffff) throw new NotALiteral();
         out += String.fromCodePoint(parseInt(hex, 16));
         this.pos += hexWidth;
       } else {
         out += ESCAPES[next] ?? `\\${next}`;
       }
     }
-    throw new NotALiteral();
+    return { text: out, closed: false };
   }
 
-  private eat(ch: string): boolean {
+  eat(ch: string): boolean {
     if (this.text[this.pos] !== ch) return false;
     this.pos++;
     return true;

@@ -2,7 +2,7 @@
  * Python's `str()` / `repr()` of a JSON-like value, byte-exact.
  *
  * ToolLLaMA's system prompt appends `str(functions)` (a Python list of dicts), so the function list
- * in the prompt is Python repr, not JSON (FORMAT.md §b "How the function list is printed").
+ * in the prompt is Python repr, not JSON (docs/toolbench-formats.md §b).
  *
  * Numbers: JavaScript has one number type, Python has int and float. A JS number with an integral
  * value prints as an int (`1` → `1`), any other as a float (`0.5` → `0.5`). To print a float whose

@@ -1,6 +1,6 @@
 /**
- * ToolLLaMA's text rendering (conversation template `tool-llama-single-round`, FORMAT.md §c
- * "Rendering to text, and the loss mask") and its inference prompt (§c "At inference").
+ * ToolLLaMA's text rendering (conversation template `tool-llama-single-round`, docs/toolbench-formats.md §c)
+ * and its inference prompt.
  */
 
 /** One turn of a ToolLLaMA conversation. */

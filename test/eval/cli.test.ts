@@ -21,7 +21,7 @@ describe('eval command line', () => {
     const io = capture();
     expect(await runEvalCli(['--help'], io)).toBe(0);
     expect(io.out.join('')).toMatch(/^Usage: node eval\.js --model <dir\|hub id>/);
-    expect(io.out.join('')).toContain('--judge <rules|llm>');
+    expect(io.out.join('')).toContain('--judge <rules|llm|tooleval-2023>');
   });
 
   it('rejects bad usage with exit code 2 and a reason', async () => {

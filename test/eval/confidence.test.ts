@@ -29,11 +29,22 @@ describe('wilsonInterval', () => {
 });
 
 describe('meanOfRatesInterval', () => {
-  it('is the normal interval of the mean of independent rates', () => {
-    const rates = [{ p: 0.5, n: 100 }, { p: 0.3, n: 100 }];
-    const half = 1.959963984540054 * Math.sqrt((0.25 / 100 + 0.21 / 100) / 4);
-    const { low, high } = meanOfRatesInterval(rates);
-    expect(low).toBeCloseTo(0.4 - half, 10);
-    expect(high).toBeCloseTo(0.4 + half, 10);
+  it('is the Wilson interval of one category when there is one', () => {
+    expect(meanOfRatesInterval([{ p: 0.3, n: 40 }])).toEqual(wilsonInterval(0.3, 40));
+  });
+
+  it('never reads [0, 0] for 0 solved (the report of 0 of 24 did)', () => {
+    const one = meanOfRatesInterval([{ p: 0, n: 24 }]);
+    expect(one.low).toBe(0);
+    expect(one.high).toBeCloseTo(wilsonInterval(0, 24).high, 12);
+    expect(one.high).toBeGreaterThan(0.1);
+    const six = meanOfRatesInterval(Array.from({ length: 6 }, () => ({ p: 0, n: 24 })));
+    expect(six.high).toBeGreaterThan(0);
+    expect(six.high).toBeLessThan(one.high);
+  });
+
+  it('uses n_eff = k² / Σ 1/nᵢ for the mean of rates', () => {
+    const rates = [{ p: 0.5, n: 100 }, { p: 0.3, n: 50 }];
+    expect(meanOfRatesInterval(rates)).toEqual(wilsonInterval(0.4, 4 / (1 / 100 + 1 / 50)));
   });
 });

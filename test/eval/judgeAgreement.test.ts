@@ -11,7 +11,7 @@ describe('cohensKappa', () => {
 });
 
 describe.skipIf(!toolbenchDir)(`rule judge vs ToolEval on eval-sample ${toolbenchDir ? '' : skipReasonNoToolbench}`, () => {
-  it('reproduces the calibration table of ruled-judge.md §5', () => {
+  it('reproduces the calibration table of docs/judge.md', () => {
     const summary = computeJudgeAgreement(join(toolbenchDir!, 'eval-sample', 'stabletoolbench'), join(toolbenchDir!, 'test'));
     console.log(formatAgreement(summary));
     const labels = Object.fromEntries(summary.rows.map((r) => [`${r.run}/${r.queryId}`, r.ruleLabel]));

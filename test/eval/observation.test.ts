@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_OBSERVATION_LENGTH, observationText, pythonJsonDumps, readObservation } from '../../src/eval/observation.js';
 import { parsePartialJson } from '../../src/eval/partialJson.js';
-import { parsePythonLiteral } from '../../src/eval/pythonLiteral.js';
+import { parsePythonLiteral } from '../../src/toolbench/pythonLiteral.js';
 
 describe('observationText', () => {
   it('writes json.dumps with Python separators and ASCII escapes', () => {

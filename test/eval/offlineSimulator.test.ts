@@ -4,7 +4,7 @@ import { parameterKey } from '../../src/eval/apiArguments.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import type { ApiCall } from '../../src/eval/envs/environment.js';
 import { parsePartialJson } from '../../src/eval/partialJson.js';
-import { parsePythonLiteral } from '../../src/eval/pythonLiteral.js';
+import { parsePythonLiteral } from '../../src/toolbench/pythonLiteral.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { apiToFunction, type ApiEntry, type ToolQuery } from '../../src/toolbench/functions.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';

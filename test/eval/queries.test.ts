@@ -56,8 +56,8 @@ describe.skipIf(!toolbenchDir)(`queries and system prompts from the shared data 
     // The template is read at run time from the shared data; kiln ships no copy of it.
     const template = readFileSync(join(toolbenchDir!, 'prompts', 'toolllama_system_prompt.txt'), 'utf8');
     const answersDir = join(toolbenchDir!, 'eval-sample', 'stabletoolbench', 'answer');
-    const answers = loadRecordedAnswers(answersDir);
-    const queries = new Map(loadQueries(testDir, { ids: new Set(answers.keys()) }).queries.map((q) => [q.query.query_id, q.query]));
+    const answers = loadRecordedAnswers(join(answersDir, 'virtual_chatgpt_cot'));
+    const queries = new Map(loadQueries(testDir, { ids: new Set(answers.all().map((a) => a.queryId)) }).queries.map((q) => [q.query.query_id, q.query]));
     let checked = 0;
     for (const run of ['virtual_chatgpt_cot', 'virtual_chatgpt_dfs']) {
       for (const id of [588, 608, 1073]) {

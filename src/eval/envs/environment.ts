@@ -19,6 +19,8 @@ export interface ApiCall {
 export interface EnvReply {
   reply: ToolReply;
   code: number;
+  /** The observation text as recorded, when replaying; otherwise it is rendered from `reply`. */
+  observation?: string;
 }
 
 export interface ToolEnvironment {
@@ -27,7 +29,7 @@ export interface ToolEnvironment {
   call(call: ApiCall): Promise<EnvReply>;
 }
 
-// The error labels ToolBench's client turns into non-zero codes (FORMAT.md §d). Every other label,
+// The error labels ToolBench's client turns into non-zero codes (docs/toolbench-formats.md §d). Every other label,
 // and a reply without error, keeps code 0.
 const LABEL_CODES: Record<string, number> = {
   'API not working error...': StatusCode.apiNotWorking,

@@ -2,7 +2,7 @@
  * The default tool environment: an offline, deterministic simulator. A valid call gets a reply
  * shaped by the API's `template_response` and filled from a PRNG seeded by (query id, API,
  * canonical arguments), so the same call always gets the same reply, on any machine. Bad calls get
- * the errors ToolBench's RapidAPI server gives (ruled-judge.md §6): a parse error for non-JSON
+ * the errors ToolBench's RapidAPI server gives (docs/judge.md): a parse error for non-JSON
  * input, a "Function executing … error" for a missing or unknown parameter, and a typed API error
  * message for a value of the wrong type.
  */
@@ -21,7 +21,7 @@ import {
 } from './environment.js';
 import { fillTemplate } from './templateResponse.js';
 
-// The RapidAPI server cuts `response` to 2,048 characters (FORMAT.md §e).
+// The RapidAPI server cuts `response` to 2,048 characters (docs/toolbench-formats.md §e).
 const MAX_RESPONSE_CHARS = 2048;
 
 export class OfflineSimulator implements ToolEnvironment {

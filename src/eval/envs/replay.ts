@@ -1,42 +1,46 @@
 /**
  * Replay of recorded answers as a tool environment: a call gets the reply that was recorded for the
- * same query, function name and (canonically equal) arguments. A call that was never recorded gets
- * an error reply, so a policy that strays from the recording is visible in the API-error counts.
+ * same group, query, function (spellings with and without a digit's `get_` are one function) and
+ * (canonically equal) arguments, and the observation text exactly as recorded. A call that was
+ * never recorded gets an error reply, so a policy that strays from the recording is visible in the
+ * API-error counts.
  */
 import { readObservation } from '../observation.js';
-import type { RecordedAnswer } from '../recorded.js';
+import type { RecordedAnswerSet } from '../recorded.js';
+import { canonicalFunctionName } from '../recorded/functionNames.js';
 import { canonicalJson } from '../seededRandom.js';
 import { StatusCode } from '../trajectory.js';
 import { parseToolInput, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
 
 export class ReplayEnvironment implements ToolEnvironment {
   readonly description: string;
-  private readonly replies = new Map<string, string>();
+  private readonly replies = new Map<string, { text: string; cut: boolean }>();
 
-  constructor(answers: Map<number, RecordedAnswer>, source: string) {
+  constructor(answers: RecordedAnswerSet, source: string) {
     this.description = `replay of recorded answers from ${source}`;
-    for (const answer of answers.values()) {
+    for (const answer of answers.all()) {
       for (const call of answer.calls) {
-        const key = replayKey(answer.queryId, call.name, call.arguments);
+        const key = replayKey(answer.group, answer.queryId, call.name, call.arguments);
         // The first recording of a call wins, as the first reply is what the model would have seen.
-        if (!this.replies.has(key)) this.replies.set(key, call.response);
+        if (!this.replies.has(key)) this.replies.set(key, { text: call.response, cut: call.responseCut === true });
       }
     }
   }
 
   async call(call: ApiCall): Promise<EnvReply> {
-    const text = this.replies.get(replayKey(call.query.query_id, call.functionName, call.actionInput));
-    if (text === undefined) {
+    const recorded = this.replies.get(replayKey(call.category, call.query.query_id, call.functionName, call.actionInput));
+    if (recorded === undefined) {
       return {
         reply: { error: `No recorded reply for ${call.functionName} with these arguments`, response: '' },
         code: StatusCode.ok,
       };
     }
-    return { reply: readObservation(text), code: StatusCode.ok };
+    const reply = readObservation(recorded.text);
+    return { reply: recorded.cut ? { ...reply, cut: true } : reply, code: StatusCode.ok, observation: recorded.text };
   }
 }
 
-function replayKey(queryId: number, name: string, argumentText: string): string {
+function replayKey(group: string, queryId: number, name: string, argumentText: string): string {
   const args = parseToolInput(argumentText);
-  return `${queryId}\u0000${name}\u0000${args === null ? argumentText : canonicalJson(args)}`;
+  return [group, queryId, canonicalFunctionName(name), args === null ? argumentText : canonicalJson(args)].join('\u0000');
 }

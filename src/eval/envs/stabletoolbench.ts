@@ -1,5 +1,5 @@
 /**
- * Client of StableToolBench's virtual API server (FORMAT.md §e): `POST <url>` (e.g.
+ * Client of StableToolBench's virtual API server (docs/toolbench-formats.md §e): `POST <url>` (e.g.
  * `http://localhost:8080/virtual`, StableToolBench reads it from SERVICE_URL) with the same six
  * fields as the RapidAPI server. The reply's `response` may be a string or any JSON value and is
  * kept as it is. StableToolBench sets no timeout for this server; kiln sets a generous one and
@@ -7,7 +7,7 @@
  */
 import { postJson, redactUrl } from '../httpJson.js';
 import type { ApiCall, EnvReply, ToolEnvironment } from './environment.js';
-import { envReplyFromServer, toolServerBody } from './toolServerBody.js';
+import { DEFAULT_TOOL_REPLY_BYTES, envReplyFromServer, toolServerBody } from './toolServerBody.js';
 
 export interface StableToolBenchOptions {
   url: string;
@@ -17,6 +17,8 @@ export interface StableToolBenchOptions {
   timeoutMs?: number;
   attempts?: number;
   retryDelayMs?: number;
+  /** Bytes of a reply kept when it is read (`--max-reply-bytes`); the rest is dropped. */
+  maxReplyBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -34,7 +36,7 @@ export class StableToolBenchClient implements ToolEnvironment {
       o.url,
       key === '' ? {} : { toolbench_key: key },
       toolServerBody(call, o.strip ?? 'truncate', key),
-      { timeoutMs: o.timeoutMs ?? 120_000, attempts: o.attempts ?? 3, retryDelayMs: o.retryDelayMs ?? 1000, log: o.log },
+      { timeoutMs: o.timeoutMs ?? 120_000, attempts: o.attempts ?? 3, retryDelayMs: o.retryDelayMs ?? 1000, maxBytes: o.maxReplyBytes ?? DEFAULT_TOOL_REPLY_BYTES, log: o.log },
     );
     return envReplyFromServer(result);
   }

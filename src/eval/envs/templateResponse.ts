@@ -1,10 +1,10 @@
 /**
- * Filling an API's `template_response` skeleton (FORMAT.md §a) with values. Leaves are type words
+ * Filling an API's `template_response` skeleton (docs/toolbench-formats.md §a) with values. Leaves are type words
  * (`str`, `int`, `float`, `bool`, `NoneType`, `empty list`, `list of <t> with length N`); a list
  * of objects is one object carrying `_list_length`. Values are drawn from the caller's seeded
  * source and are deliberately distinctive (pseudo-words, multi-digit numbers): the rule judge
  * tells real use of tool output from invention by finding these values in the answer
- * (ruled-judge.md §6).
+ * (docs/judge.md).
  */
 import type { SeededRandom } from '../seededRandom.js';
 

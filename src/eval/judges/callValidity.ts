@@ -1,14 +1,16 @@
 /**
- * Whether one step of a trajectory is a *successful valid call* (ruled-judge.md §2 "Call
- * validity"): an exactly named API function of the query, strict-JSON arguments that fit the API
- * entry, and a reply that is a real success rather than an error in disguise.
+ * Whether one step of a trajectory is a *successful valid call* (docs/judge.md, "Call validity"):
+ * an exactly named API function of the query (a digit's `get_` aside), strict-JSON arguments that
+ * fit the API entry, and a reply that parses, is not an error, and is not an error in disguise.
+ * A reply cut short succeeds only if some value survives the cut whole.
  */
-import { apiToFunction, type ApiEntry, type ToolQuery } from '../../toolbench/functions.js';
+import { queryFunctions, type ApiEntry, type ToolQuery } from '../../toolbench/functions.js';
 import { checkArguments } from '../apiArguments.js';
 import { parseToolInput } from '../envs/environment.js';
 import { parseJsonAllowingControlChars } from '../executeAction.js';
-import { parsePythonLiteral } from '../pythonLiteral.js';
+import { sameFunction } from '../recorded/functionNames.js';
 import { StatusCode, type TrajectoryStep } from '../trajectory.js';
+import { replyLeaves } from './evidence.js';
 
 export interface CallCheck {
   /** The API entry the name resolves to exactly, or null (a hallucinated name). */
@@ -21,7 +23,7 @@ export interface CallCheck {
   success: boolean;
 }
 
-// StableToolBench's cache-filter words, narrowed as ruled-judge.md §2 describes.
+// StableToolBench's cache-filter words, narrowed to the ones that name a failure (docs/judge.md).
 const FAILURE_PATTERN = new RegExp(
   [
     'rate limit', 'time out', 'timed out', 'does not exist', 'internal error', 'service not found',
@@ -34,15 +36,16 @@ const FAILURE_PATTERN = new RegExp(
 const ERROR_KEYS = new Set(['message', 'error', 'detail', 'status', 'msg', 'code', 'errors']);
 
 export function checkCall(step: TrajectoryStep, query: ToolQuery): CallCheck {
-  const index = query.api_list.findIndex((api) => apiToFunction(api).name === step.action);
-  const api = index >= 0 ? query.api_list[index]! : null;
+  const functions = queryFunctions(query);
+  const index = functions.findIndex((f) => f.name !== 'Finish' && sameFunction(f.name, step.action));
+  const api = index >= 0 ? (query.api_list[index] ?? null) : null;
   const args = parseToolInput(step.actionInput);
   const lenient = args === null ? parseJsonAllowingControlChars(step.actionInput) : null;
   const repaired = lenient !== null && typeof lenient === 'object' && !Array.isArray(lenient);
   const valid = api !== null && args !== null && checkArguments(api, args) === null;
   return {
     api,
-    functionName: api === null ? null : step.action,
+    functionName: api === null ? null : functions[index]!.name,
     args,
     repaired,
     valid,
@@ -50,13 +53,20 @@ export function checkCall(step: TrajectoryStep, query: ToolQuery): CallCheck {
   };
 }
 
-/** Status 0, no error, a non-empty response that is not an error message in disguise. */
+/**
+ * Status 0, no error, a response that parses (or is plain text) with at least one non-empty value
+ * that survives whole, and that is not an error message in disguise.
+ */
 export function replySucceeded(step: TrajectoryStep): boolean {
   if (step.code !== StatusCode.ok || step.reply.error !== '') return false;
   const response = step.reply.response;
-  const decoded = typeof response === 'string' ? decode(response) : response;
-  if (isEmpty(decoded) || (typeof response === 'string' && response.trim() === '')) return false;
-  const text = typeof response === 'string' ? response : JSON.stringify(response);
+  const cut = step.reply.cut === true;
+  const leaves = replyLeaves(response, cut);
+  const strings = leaves.strings.filter((s) => /[\p{L}\p{N}]/u.test(s));
+  if (strings.length === 0 && leaves.numbers.length === 0) return false;
+  // What survived is all that may be judged: a cut reply is checked on its whole values only.
+  const text = cut ? [...strings, ...leaves.numbers.map(String)].join(' ') : typeof response === 'string' ? response : safeJson(response);
+  const decoded = leaves.decoded ?? null;
   const errorShaped =
     text.length < 200 ||
     (decoded !== null &&
@@ -66,16 +76,10 @@ export function replySucceeded(step: TrajectoryStep): boolean {
   return !(errorShaped && FAILURE_PATTERN.test(text));
 }
 
-function decode(text: string): unknown {
+function safeJson(value: unknown): string {
   try {
-    return JSON.parse(text);
+    return JSON.stringify(value) ?? '';
   } catch {
-    return parsePythonLiteral(text) ?? text;
+    return '';
   }
-}
-
-function isEmpty(v: unknown): boolean {
-  if (v === '' || v === null || v === undefined) return true;
-  if (Array.isArray(v)) return v.length === 0;
-  return typeof v === 'object' && Object.keys(v).length === 0;
 }

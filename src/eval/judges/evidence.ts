@@ -1,10 +1,11 @@
 /**
- * Lexical evidence that an answer uses what a tool returned (ruled-judge.md §2 "Evidence"): the
+ * Lexical evidence that an answer uses what a tool returned (docs/judge.md, "Evidence"): the
  * distinctive values of a reply — numbers of two or more digits, and the 4+-character tokens of
  * its strings — with everything the user or the model already said removed, matched against the
- * answer text.
+ * answer text. Of a reply cut short, only the values that survive whole count.
  */
-import { parsePythonLiteral } from '../pythonLiteral.js';
+import { parsePythonLiteral } from '../../toolbench/pythonLiteral.js';
+import { wholeLeaves, type Leaves } from './wholeLeaves.js';
 
 // Words too common in replies to show that the answer used one.
 const STOP_WORDS = new Set([
@@ -36,36 +37,37 @@ export function digitRunsOf(text: string): Set<string> {
   return new Set(text.replace(/(\d),(?=\d{3}\b)/g, '$1').match(/\d+(\.\d+)?/g) ?? []);
 }
 
-/** The reply's response read back into values: JSON, then a Python literal, then a raw scrape. */
-export function replyLeaves(response: unknown): { strings: string[]; numbers: number[] } {
+/**
+ * The reply's response read back into values: the value itself, else its text as JSON, then as a
+ * Python literal; a text that is neither (or was cut) gives only its whole values.
+ */
+export function replyLeaves(response: unknown, cut = false): Leaves & { decoded?: unknown } {
+  if (typeof response !== 'string') return { ...walkLeaves(response), decoded: response };
+  if (!cut) {
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(response);
+    } catch {
+      decoded = parsePythonLiteral(response);
+    }
+    if (decoded !== undefined) return { ...walkLeaves(decoded), decoded };
+  }
+  // A literal that does not parse was cut somewhere, even if no one said so.
+  return wholeLeaves(response, cut || /^\s*[[{]/.test(response));
+}
+
+/** The string and number leaves of a value, walked with an explicit stack (no recursion). */
+function walkLeaves(value: unknown): Leaves {
   const strings: string[] = [];
   const numbers: number[] = [];
-  const walk = (v: unknown): void => {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
     if (typeof v === 'string') strings.push(v);
     else if (typeof v === 'number') numbers.push(v);
-    else if (Array.isArray(v)) v.forEach(walk);
-    else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  if (typeof response !== 'string') {
-    walk(response);
-    return { strings, numbers };
+    else if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    else if (v !== null && typeof v === 'object') for (const child of Object.values(v).reverse()) stack.push(child);
   }
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(response);
-  } catch {
-    decoded = parsePythonLiteral(response);
-  }
-  if (decoded !== undefined) {
-    walk(decoded);
-    return { strings, numbers };
-  }
-  // Cut-off or free text: every quoted string and every number in it.
-  for (const m of response.matchAll(/'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"/g)) strings.push(m[1] ?? m[2] ?? '');
-  const unquoted = response.replace(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/g, ' ');
-  for (const m of unquoted.matchAll(/-?\d+(\.\d+)?/g)) numbers.push(Number(m[0]));
-  // A reply that is plain prose (no quotes) is one string.
-  if (strings.length === 0) strings.push(response);
   return { strings, numbers };
 }
 
@@ -73,16 +75,18 @@ export function replyLeaves(response: unknown): { strings: string[]; numbers: nu
  * The reply's evidence values after echo exclusion: tokens and digit runs found in `echoText`
  * (the query and the arguments so far) are dropped, and values left empty are dropped.
  */
-export function evidenceValues(response: unknown, echoText: string): EvidenceValue[] {
+export function evidenceValues(response: unknown, echoText: string, cut = false): EvidenceValue[] {
   const echoTokens = tokensOf(echoText);
   const echoDigits = digitRunsOf(echoText);
-  const { strings, numbers } = replyLeaves(response);
+  const { strings, numbers } = replyLeaves(response, cut);
   const values: EvidenceValue[] = [];
   for (const n of numbers) {
     const digits = String(n);
     if ((digits.match(/\d/g) ?? []).length >= 2 && !echoDigits.has(digits)) values.push({ kind: 'number', digits });
   }
-  for (const s of strings) {
+  // Each sentence of a string is a value of its own: a paragraph of prose is many facts, and an
+  // answer that uses one of them has used the reply.
+  for (const s of strings.flatMap((text) => text.split(/(?<=[.!?])\s+|\n+/))) {
     const tokens = new Set([...tokensOf(s)].filter((t) => !echoTokens.has(t)));
     if (tokens.size > 0) values.push({ kind: 'tokens', tokens });
   }

@@ -1,6 +1,6 @@
 /**
  * The judge interface: a label per query, scored like StableToolBench's SoPR (Solved 1, Unsure
- * 0.5, Unsolved 0; FORMAT.md §f), with the reasons behind it.
+ * 0.5, Unsolved 0; docs/toolbench-formats.md §f), with the reasons behind it.
  */
 import type { ToolQuery } from '../../toolbench/functions.js';
 import type { Trajectory } from '../trajectory.js';
@@ -19,7 +19,7 @@ export interface Judgement {
 }
 
 export interface Judge {
-  /** Named in the report, e.g. `rule judge (ruled-judge.md), SoPR-style`. */
+  /** Named in the report, e.g. `rule judge (docs/judge.md), SoPR-style`. */
   readonly description: string;
   judge(query: ToolQuery, trajectory: Trajectory): Promise<Judgement>;
 }

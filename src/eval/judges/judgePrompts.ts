@@ -24,7 +24,7 @@ export interface JudgePrompts {
 
 const NAMES: JudgeFunctionName[] = ['check_answer_status', 'parse_answer_status', 'check_task_solvable'];
 
-// The result fields and their values are ToolEval's (FORMAT.md §f); used when a template.txt carries no schemas.
+// The result fields and their values are ToolEval's (docs/toolbench-formats.md §f); used when a template.txt carries no schemas.
 const DEFAULT_PARAMETERS: Record<JudgeFunctionName, Record<string, unknown>> = {
   check_answer_status: statusSchema('answer_status', ['Unsure', 'Unsolved', 'Solved']),
   parse_answer_status: statusSchema('answer_status', ['Unsure', 'Unsolved', 'Solved']),

@@ -1,6 +1,8 @@
 /**
- * The LLM judge, following ToolEval's pass-rate procedure (FORMAT.md §f) on an OpenAI-compatible
- * endpoint:
+ * The LLM judge, following ToolEval's pass-rate procedure (docs/toolbench-formats.md §f) on an
+ * OpenAI-compatible endpoint. It is given what ToolEval's judge is given: for a replay of a
+ * ToolEval converted answer, the recorded entry itself (its query, available_tools with their
+ * Finish wording, final_answer and answer_details); otherwise the trajectory in that format.
  * 1. the Finish gate — the last call must be Finish, with a non-empty, non-give-up answer;
  * 2. `check_answer_status(query, final answer)`, and when that says Unsure,
  *    `parse_answer_status(query, the whole answer as JSON)`;
@@ -9,11 +11,14 @@
  *    computed: a non-Solved answer asks `check_task_solvable`, Unsure outcomes are a (seeded) coin
  *    flip, and the query passes when failed ≤ passed.
  * Each call forces the judge function with an added required `reason` property, up to 3 attempts.
+ * Values enter the prompts as Python's `str()` would put them (a string as it is).
  */
 import type { ToolQuery } from '../../toolbench/functions.js';
 import { pythonRepr } from '../../toolbench/pythonRepr.js';
 import { chatCompletion, type ChatEndpoint } from '../openaiChat.js';
 import { pythonJsonDumps } from '../observation.js';
+import type { RecordedAnswer, RecordedAnswerSet } from '../recorded.js';
+import { sameFunction } from '../recorded/functionNames.js';
 import { SeededRandom } from '../seededRandom.js';
 import { toToolEvalAnswer, type ToolEvalAnswer } from '../toolevalAnswer.js';
 import type { Trajectory } from '../trajectory.js';
@@ -30,6 +35,8 @@ export interface LlmJudgeOptions {
   /** `tools` (StableToolBench, current API) or `functions` (ToolBench, legacy API). */
   callStyle: 'tools' | 'functions';
   seed: number;
+  /** Recorded ToolEval answers: a trajectory that replays one is judged on the recorded entry. */
+  recorded?: RecordedAnswerSet;
 }
 
 type TaskStatus = 'Solvable' | 'Unsolvable' | 'Unsure';
@@ -42,17 +49,17 @@ export class LlmJudge implements Judge {
   }
 
   async judge(query: ToolQuery, trajectory: Trajectory): Promise<Judgement> {
-    const answer = toToolEvalAnswer(query, trajectory);
+    const answer = this.recordedEntry(trajectory) ?? toToolEvalAnswer(query, trajectory);
     const gate = finishGate(answer);
     if (gate !== null) return { label: 'Unsolved', score: 0, reasons: [gate], details: { samples: [] } };
     const samples: AnswerLabel[] = [];
     const reasons: string[] = [];
     for (let i = 0; i < this.o.samples; i++) {
-      const first = await this.ask('check_answer_status', { query: query.query, answer: answer.answer.final_answer });
+      const first = await this.ask('check_answer_status', { query: answer.query, answer: answer.answer.final_answer });
       let label = readStatus(first.status, ['Solved', 'Unsolved', 'Unsure']) as AnswerLabel;
       reasons.push(first.reason);
       if (label === 'Unsure') {
-        const second = await this.ask('parse_answer_status', { query: query.query, answer: pythonJsonDumps(answer.answer) });
+        const second = await this.ask('parse_answer_status', { query: answer.query, answer: pythonJsonDumps(answer.answer) });
         label = readStatus(second.status, ['Solved', 'Unsolved', 'Unsure']) as AnswerLabel;
         reasons.push(second.reason);
       }
@@ -64,7 +71,15 @@ export class LlmJudge implements Judge {
     return { label: mostFrequent(samples), score, reasons, details };
   }
 
-  /** ToolBench's original pass/fail vote over the samples (FORMAT.md §f, table of labels). */
+  /** The recorded ToolEval entry when the trajectory made exactly its calls, else undefined. */
+  private recordedEntry(t: Trajectory): ToolEvalAnswer | undefined {
+    const recorded: RecordedAnswer | undefined = this.o.recorded?.get(t.category, t.queryId);
+    if (recorded?.toolEval === undefined || recorded.calls.length !== t.steps.length) return undefined;
+    const same = recorded.calls.every((c, i) => sameFunction(c.name, t.steps[i]!.action));
+    return same ? (recorded.toolEval as unknown as ToolEvalAnswer) : undefined;
+  }
+
+  /** ToolBench's original pass/fail vote over the samples (docs/toolbench-formats.md §f). */
   private async vote(query: ToolQuery, answer: ToolEvalAnswer, samples: AnswerLabel[]): Promise<boolean> {
     const rng = new SeededRandom(`${this.o.seed}\u0000${query.query_id}`);
     let passed = 0;
@@ -115,18 +130,28 @@ export class LlmJudge implements Judge {
   }
 }
 
-/** ToolEval's rules before any LLM call; returns the reason for Unsolved, or null to go on. */
+/**
+ * ToolEval's rules before any LLM call; returns the reason for Unsolved, or null to go on. The
+ * last tool node with a message must mention Finish in Python's `str()` of that message: a dict
+ * as its repr, a string (ToolBench's converted form) as it is.
+ */
 export function finishGate(answer: ToolEvalAnswer): string | null {
-  let node = answer.answer.answer_details[0];
-  let lastTool: ToolEvalAnswer['answer']['answer_details'][number] | undefined;
+  let node: ToolEvalAnswer['answer']['answer_details'][number] | undefined = answer.answer.answer_details[0];
+  let lastStep = '';
   while (node) {
-    if (node.role === 'tool') lastTool = node;
-    node = node.next[0];
+    const text = pythonStr(node.message);
+    if (node.role === 'tool' && text !== '') lastStep = text;
+    node = node.next?.[0];
   }
-  if (!lastTool || !pythonRepr(lastTool.message).includes("'name': 'Finish'")) return 'No answer';
+  if (!lastStep.includes("'name': 'Finish'")) return 'No answer';
   const finalAnswer = answer.answer.final_answer;
   if (finalAnswer === '' || finalAnswer.includes('give_up_and_restart')) return 'Empty final answer!';
   return null;
+}
+
+/** Python's `str()`: a string is itself, anything else its repr. */
+export function pythonStr(value: unknown): string {
+  return typeof value === 'string' ? value : pythonRepr(value);
 }
 
 function withReason(parameters: Record<string, unknown>): Record<string, unknown> {

@@ -1,6 +1,6 @@
 /**
  * Finding the printed function list inside a system prompt, so that over-long examples can drop
- * functions. The list is Python `str()` of a list of dicts (FORMAT.md §b), each dict starting with
+ * functions. The list is Python `str()` of a list of dicts (docs/toolbench-formats.md §b), each dict starting with
  * its `'name'`; ToolLLaMA's prompt and kiln's demo prompt both end with it.
  */
 

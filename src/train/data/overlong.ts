@@ -1,6 +1,6 @@
 /**
  * The policy for examples longer than the model's context (OPT has 2,048 positions; ToolBench
- * system prompts alone run 1,100-1,500 tokens, FORMAT.md §c). ToolLLaMA's reference right-truncates,
+ * system prompts alone run 1,100-1,500 tokens, docs/toolbench-formats.md §c). ToolLLaMA's reference right-truncates,
  * which silently cuts the target off; kiln never does that:
  *
  * - `drop`: leave the example out.

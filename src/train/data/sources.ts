@@ -1,5 +1,5 @@
 /**
- * Finding and reading SFT data in the three forms users have it (FORMAT.md §c):
+ * Finding and reading SFT data in the three forms users have it (docs/toolbench-formats.md §c):
  * 1. ToolLLaMA conversations: `[{id, conversations: [{from, value}]}]` (ToolBench's released
  *    `toolllama_G123_dfs_train.json`), as a JSON array or one object per JSONL line;
  * 2. raw DFS/CoT answer files (`answer/G*_answer/*.json`, one answer object per file);
