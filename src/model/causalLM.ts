@@ -71,6 +71,8 @@ export interface CausalLM {
   readonly gpu: Gpu;
   readonly modelType: string;
   readonly vocabSize: number;
+  /** Positions the model was made for (max_position_embeddings): the longest sequence to train on. */
+  readonly maxPositions: number;
   training: boolean;
   train(): this;
   eval(): this;

@@ -145,6 +145,10 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
     return this.config.vocabSize;
   }
 
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
   get generationPadId(): number {
     return generationPadId(this.config);
   }

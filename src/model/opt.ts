@@ -132,6 +132,10 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
     return this.config.vocabSize;
   }
 
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+
   get generationPadId(): number {
     return this.config.padTokenId;
   }

@@ -39,6 +39,10 @@ export interface KilnPolicyOptions {
   temperature: number;
   seed: number;
   batchSize: number;
+  /** How a prompt becomes ids (a chat template, src/eval/chatPrompt.ts); default ToolLLaMA's text. */
+  encodePrompt?: (messages: PolicyRequest['messages']) => number[];
+  /** Stop strings beside KILN_STOP_STRINGS (a chat template's end-of-turn text). */
+  extraStopStrings?: string[];
 }
 
 // The end of an assistant turn in training is `</s>`; the other roles would start a turn the
@@ -49,8 +53,10 @@ export class KilnPolicy implements Policy {
   readonly description: string;
   readonly promptTemplate?: string;
   readonly maxBatch: number;
+  private readonly stops: string[];
 
   constructor(private readonly o: KilnPolicyOptions) {
+    this.stops = [...KILN_STOP_STRINGS, ...(o.extraStopStrings ?? [])];
     this.description = `kiln model ${o.source}`;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
     this.maxBatch = o.batchSize;
@@ -64,7 +70,7 @@ export class KilnPolicy implements Policy {
     const results: PolicyCompletion[] = new Array(requests.length);
     const fitting: { index: number; ids: number[] }[] = [];
     requests.forEach((r, index) => {
-      const ids = this.o.tokenizer.encode(renderInferencePrompt(r.messages, 'training'));
+      const ids = this.o.encodePrompt ? this.o.encodePrompt(r.messages) : this.o.tokenizer.encode(renderInferencePrompt(r.messages, 'training'));
       if (ids.length > budget) {
         results[index] = {
           ok: false,
@@ -80,7 +86,7 @@ export class KilnPolicy implements Policy {
           maxNewTokens: this.o.maxNewTokens,
           temperature: this.o.temperature,
           seed: this.o.seed,
-          stopStrings: KILN_STOP_STRINGS,
+          stopStrings: this.stops,
           tokenizer: this.o.tokenizer,
         },
       );
@@ -88,7 +94,7 @@ export class KilnPolicy implements Policy {
         throw new Error(`model.generate returned ${outputs.length} outputs for ${fitting.length} prompts`);
       }
       fitting.forEach((f, i) => {
-        results[f.index] = { ok: true, text: cutAtStop(this.o.tokenizer.decode(outputs[i]!)) };
+        results[f.index] = { ok: true, text: cutAtStop(this.o.tokenizer.decode(outputs[i]!), this.stops) };
       });
     }
     return results;
@@ -99,9 +105,9 @@ export class KilnPolicy implements Policy {
   }
 }
 
-export function cutAtStop(text: string): string {
+export function cutAtStop(text: string, stops: readonly string[] = KILN_STOP_STRINGS): string {
   let end = text.length;
-  for (const stop of KILN_STOP_STRINGS) {
+  for (const stop of stops) {
     const at = text.indexOf(stop);
     if (at >= 0 && at < end) end = at;
   }

@@ -5,9 +5,10 @@
  */
 import type { LossOn } from '../../toolbench/render.js';
 import { lengthHistogram, type DataReport } from './dataReport.js';
-import { countOutcome, emptyOverlongCounts, fitExample, type OverlongPolicy } from './overlong.js';
+import { countOutcome, emptyOverlongCounts, fitExample, type FitOptions, type FitOutcome, type OverlongPolicy } from './overlong.js';
 import { countTargets, type TokenizedExample, type TokenizerLike } from './tokenizeExample.js';
 import { describeBadRecords, emptyFormCounts, readConversations, type BadRecord, type OnBadRecord } from './validate.js';
+import type { ToolLlamaConversation } from '../../toolbench/render.js';
 
 export interface PrepareOptions {
   paths: readonly string[];
@@ -19,6 +20,8 @@ export interface PrepareOptions {
   overlong: OverlongPolicy;
   onBadRecord: OnBadRecord;
   minObservationTokens?: number;
+  /** How a conversation becomes an example; default ToolLLaMA's text (fitExample). */
+  fit?: (conv: ToolLlamaConversation, options: FitOptions) => FitOutcome;
 }
 
 export interface PreparedData {
@@ -46,7 +49,7 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
     if (options.onBadRecord === 'fail' && bad.length > 0) continue;
     for (const conv of outcome.conversations) {
       conversations++;
-      const fit = fitExample(conv, {
+      const fit = (options.fit ?? fitExample)(conv, {
         maxTokens: options.maxTokens,
         policy: options.overlong,
         lossOn,
