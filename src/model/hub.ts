@@ -47,7 +47,7 @@ export interface ResolvedModel {
   files: string[];
 }
 
-const tokenizerFileNames = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const tokenizerFileNames = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 const manifestName = '.kiln-download.json';
 const attemptsPerFile = 4;
 

@@ -8,6 +8,7 @@ export { Parameter } from './parameters.js';
 export { type GenerateOptions } from './generate.js';
 export { type IntMatrix } from './inputs.js';
 export { Tokenizer } from './tokenizer.js';
+export { type ChatMessage, type ChatRenderOptions, type EncodedChat, renderChat, encodeChat } from './chatTemplate.js';
 export { type OptConfig, optConfig, parseOptConfig, readOptConfig, configToJson } from './config.js';
 export { type LlamaConfig, type LlamaModelType, parseLlamaConfig, readLlamaConfig } from './llamaConfig.js';
 export { optParameterSpec, type ParameterSpec } from './parameterSpec.js';

@@ -7,18 +7,16 @@
  * is a Llama checkpoint and an evaluation record.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeModelDirectory } from '../../src/model/checkpoint.js';
-import { parseLlamaConfig } from '../../src/model/llamaConfig.js';
-import { llamaInitialValues, llamaParameterSpec } from '../../src/model/llamaParameters.js';
-import { SeededRandom } from '../../src/model/random.js';
+import { type QueryResult, RESULTS_FILE } from '../../src/eval/results.js';
 import { Tokenizer } from '../../src/model/tokenizer.js';
 import { listCheckpoints } from '../../src/train/checkpoints.js';
 import { readMetrics } from '../../src/train/metrics.js';
 import { repoRoot } from '../helpers/shared.js';
+import { writeTinyLlama } from '../helpers/tinyLlama.js';
 import { tinyConversations } from './tinyRun.js';
 
 const work = mkdtempSync(join(tmpdir(), 'kiln-llama-e2e-'));
@@ -37,38 +35,6 @@ function run(script: string, args: string[]): Promise<{ code: number | null; out
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
-}
-
-/** A random tiny Llama (GQA, tied head) with the chat fixture's tokenizer and template. */
-function writeTinyLlama(dir: string): string {
-  const chat = join(repoRoot, 'test', 'fixtures', 'golden-llama', 'chat');
-  const tokenizerFiles = { 'tokenizer.json': readFileSync(join(chat, 'tokenizer.json'), 'utf8'), 'tokenizer_config.json': readFileSync(join(chat, 'tokenizer_config.json'), 'utf8') };
-  const tokenizer = Tokenizer.fromFiles(tokenizerFiles);
-  const config = parseLlamaConfig({
-    model_type: 'llama',
-    architectures: ['LlamaForCausalLM'],
-    vocab_size: tokenizer.vocabSize,
-    hidden_size: 32,
-    intermediate_size: 64,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    max_position_embeddings: 512,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    tie_word_embeddings: true,
-    eos_token_id: tokenizer.eosId,
-    pad_token_id: tokenizer.padId,
-    torch_dtype: 'float32',
-  });
-  const rng = new SeededRandom(5);
-  writeModelDirectory(dir, {
-    configJson: config.json,
-    spec: llamaParameterSpec(config),
-    tensors: llamaParameterSpec(config).map((spec) => ({ name: spec.name, data: llamaInitialValues(spec, { ...config, initializerRange: 0.1 }, rng) })),
-    tokenizerFiles,
-  });
-  return dir;
 }
 
 /** One query in ToolBench's test-file form, for the offline simulator. */
@@ -103,7 +69,9 @@ describe('a tiny Llama-family model end to end', () => {
     const evalOut = join(work, 'eval');
     const evaluated = await run('eval.js', ['--model', checkpoint, '--queries', writeQueries(join(work, 'queries')), '--env', 'offline', '--max-steps', '2', '--max-new-tokens', '24', '--out', evalOut, '--no-baselines']);
     expect(evaluated.code, evaluated.output).toBe(0);
-    const files = readdirSync(evalOut, { recursive: true }).map(String);
-    expect(files.length, files.join(', ')).toBeGreaterThan(0);
+    // One judged trajectory for the one query, whose model turns came from the trained checkpoint.
+    const results = readFileSync(join(evalOut, RESULTS_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as QueryResult);
+    expect(results.map((r) => [r.category, r.query_id])).toEqual([['G1_instruction', 1]]);
+    expect(JSON.stringify(results[0]!.trajectory).length).toBeGreaterThan(0);
   }, 600_000);
 });
