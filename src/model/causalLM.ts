@@ -7,6 +7,7 @@
 import { lmHead, lmHeadCrossEntropy, type OpContext } from '../autograd/ops.js';
 import { Tape } from '../autograd/tape.js';
 import { Tensor } from '../autograd/tensor.js';
+import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
 import type { Gpu } from '../kernels/device.js';
 import type { DType } from './dtypes.js';
 import type { GenerateOptions } from './generate.js';
@@ -210,8 +211,39 @@ export abstract class CausalLMBase {
   }
 }
 
+/** Attention's masking inputs, as every decoder uploads them. */
+export interface AttentionMasking {
+  /** u32 [B, kvRows], or null when nothing is padded. */
+  mask: Tensor | null;
+  segmentIds: Tensor | null;
+  /** Every query row sees a key (lets attention skip the causal half under a mask). */
+  everyRowSeesAKey: boolean;
+}
+
+/** A forward's masking from its [B, T] mask and, for packed sequences, segment ids. */
+export function forwardMasking(gpu: Gpu, mask: Int32Array, segmentIds: IntMatrix | undefined, B: number, T: number): AttentionMasking {
+  const segments = segmentIds ? Uint32Array.from(flattenMatrix(segmentIds, 'segmentIds').data) : null;
+  return {
+    mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
+    segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
+    everyRowSeesAKey: everyRowSeesAKey(mask, segments, B, T),
+  };
+}
+
+/**
+ * A generation step's masking: `mask` ([B, Tk]) covers the cache's rows and the T new ones, laid
+ * out over the cache's capacity. Prefill under left padding leaves rows blind; decoding (Tq < Tk)
+ * never skips.
+ */
+export function stepMasking(gpu: Gpu, mask: Int32Array, B: number, T: number, cache: KVCache | null): AttentionMasking {
+  const Tk = mask.length / B;
+  const past = cache ? cache.length : 0;
+  if (Tk !== past + T) throw new Error(`kiln: mask covers ${Tk} keys, expected ${past} cached + ${T} new`);
+  return { mask: generationMask(gpu, mask, B, cache ? cache.capacity : Tk), segmentIds: null, everyRowSeesAKey: past === 0 && everyRowSeesAKey(mask, null, B, T) };
+}
+
 /** A decoding step's mask in the attention kernel's layout: [B, kvRows] (the cache's capacity), or null when nothing is padded. */
-export function generationMask(gpu: Gpu, mask: Int32Array, B: number, kvRows: number): Tensor | null {
+function generationMask(gpu: Gpu, mask: Int32Array, B: number, kvRows: number): Tensor | null {
   if (!mask.includes(0)) return null;
   const Tk = mask.length / B;
   const rows = new Uint32Array(B * kvRows);

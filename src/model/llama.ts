@@ -15,9 +15,9 @@
 import { expandKv, gatedMlp, rmsNorm, rotary, type RotaryAngles } from '../autograd/decoderOps.js';
 import { attention, add, embedding, linear, type OpContext } from '../autograd/ops.js';
 import { Tensor } from '../autograd/tensor.js';
-import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
 import { Gpu } from '../kernels/device.js';
 import {
+  type AttentionMasking,
   type CausalLM,
   CausalLMBase,
   type ForwardArgs,
@@ -25,8 +25,9 @@ import {
   type GenerationModel,
   type LoadOptions,
   type SaveOptions,
-  generationMask,
+  forwardMasking,
   replace,
+  stepMasking,
 } from './causalLM.js';
 import { streamCheckedTensors, torchDtypeName, writeModelDirectory } from './checkpoint.js';
 import { type GenerateOptions, generate } from './generate.js';
@@ -58,11 +59,8 @@ interface Layer {
 }
 
 /** The attention inputs of one decoder pass. */
-interface AttentionPlan {
+interface AttentionPlan extends AttentionMasking {
   angles: RotaryAngles;
-  mask: Tensor | null;
-  segmentIds: Tensor | null;
-  everyRowSeesAKey: boolean;
   cache: KVCache | null;
 }
 
@@ -172,14 +170,7 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
     const prepared = this.prepareForward(args, this.config.vocabSize);
     const { B, T, mask, tape } = prepared;
     const positions = args.positionIds ? flattenMatrix(args.positionIds, 'positionIds').data : forwardPositions(B, T, 0);
-    const segments = args.segmentIds ? Uint32Array.from(flattenMatrix(args.segmentIds, 'segmentIds').data) : null;
-    const plan: AttentionPlan = {
-      angles: rotaryAngles(gpu, this.invFreq, positions),
-      mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
-      segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
-      everyRowSeesAKey: everyRowSeesAKey(mask, segments, B, T),
-      cache: null,
-    };
+    const plan: AttentionPlan = { angles: rotaryAngles(gpu, this.invFreq, positions), ...forwardMasking(gpu, mask, args.segmentIds, B, T), cache: null };
     const ctx: OpContext = { gpu, tape };
     const h = this.decoder(ctx, prepared.ids, B, T, plan);
     this.releasePlan(plan);
@@ -194,17 +185,8 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
    */
   lastPositionLogits(ids: Int32Array, mask: Int32Array, B: number, T: number, cache: KVCache | null): Tensor {
     const { gpu } = this;
-    const Tk = mask.length / B;
-    const past = cache ? cache.length : 0;
-    if (Tk !== past + T) throw new Error(`kiln: mask covers ${Tk} keys, expected ${past} cached + ${T} new`);
-    const plan: AttentionPlan = {
-      angles: rotaryAngles(gpu, this.invFreq, generationPositions(mask, B, Tk, T)),
-      mask: generationMask(gpu, mask, B, cache ? cache.capacity : Tk),
-      segmentIds: null,
-      // Prefill under left padding leaves rows blind; decoding (Tq < Tk) never skips.
-      everyRowSeesAKey: past === 0 && everyRowSeesAKey(mask, null, B, T),
-      cache,
-    };
+    const masking = stepMasking(gpu, mask, B, T, cache);
+    const plan: AttentionPlan = { angles: rotaryAngles(gpu, this.invFreq, generationPositions(mask, B, mask.length / B, T)), ...masking, cache };
     const ctx: OpContext = { gpu, tape: null };
     const h = this.decoder(ctx, Uint32Array.from(ids), B, T, plan);
     this.releasePlan(plan);

@@ -11,9 +11,8 @@
  */
 import { attention, add, dropout, embedding, layerNorm, linear, type OpContext } from '../autograd/ops.js';
 import { Tensor } from '../autograd/tensor.js';
-import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
 import { Gpu } from '../kernels/device.js';
-import { type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, generationMask, replace } from './causalLM.js';
+import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, replace, stepMasking } from './causalLM.js';
 import { saveCheckpoint, streamCheckpointTensors } from './checkpoint.js';
 import { type OptConfig, readOptConfig } from './config.js';
 import { type GenerateOptions, generate } from './generate.js';
@@ -46,11 +45,7 @@ interface Layer {
 }
 
 /** The attention inputs of one decoder pass. */
-interface AttentionPlan {
-  mask: Tensor | null;
-  segmentIds: Tensor | null;
-  /** Every query row sees a key (lets attention skip the causal half under a mask). */
-  everyRowSeesAKey: boolean;
+interface AttentionPlan extends AttentionMasking {
   cache: KVCache | null;
 }
 
@@ -160,13 +155,7 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
     const positions = args.positionIds
       ? offsetPositionIds(flattenMatrix(args.positionIds, 'positionIds').data)
       : positionIdsFromMask(mask, B, T, T);
-    const segments = args.segmentIds ? Uint32Array.from(flattenMatrix(args.segmentIds, 'segmentIds').data) : null;
-    const plan: AttentionPlan = {
-      mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
-      segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
-      everyRowSeesAKey: everyRowSeesAKey(mask, segments, B, T),
-      cache: null,
-    };
+    const plan: AttentionPlan = { ...forwardMasking(gpu, mask, args.segmentIds, B, T), cache: null };
     const ctx: OpContext = { gpu, tape };
     const seed = this.training ? (args.dropoutSeed ?? this.nextDropoutSeed()) >>> 0 : null;
     const h = this.decoder(ctx, prepared.ids, positions, B, T, plan, seed);
@@ -184,17 +173,11 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
    */
   lastPositionLogits(ids: Int32Array, mask: Int32Array, B: number, T: number, cache: KVCache | null): Tensor {
     const { gpu } = this;
-    const Tk = mask.length / B;
-    const past = cache ? cache.length : 0;
-    if (Tk !== past + T) throw new Error(`kiln: mask covers ${Tk} keys, expected ${past} cached + ${T} new`);
-    const kvRows = cache ? cache.capacity : Tk;
-    const maskT = generationMask(gpu, mask, B, kvRows);
+    const plan: AttentionPlan = { ...stepMasking(gpu, mask, B, T, cache), cache };
     const ctx: OpContext = { gpu, tape: null };
-    const positions = positionIdsFromMask(mask, B, Tk, T);
-    // Prefill under left padding leaves rows blind; decoding (Tq < Tk) never skips.
-    const plan = { mask: maskT, segmentIds: null, everyRowSeesAKey: past === 0 && everyRowSeesAKey(mask, null, B, T), cache };
+    const positions = positionIdsFromMask(mask, B, mask.length / B, T);
     const h = this.decoder(ctx, Uint32Array.from(ids), positions, B, T, plan, null);
-    maskT?.release();
+    plan.mask?.release();
     return this.lastRowLogits(ctx, h, this.embedTokens, B, T);
   }
 

@@ -102,17 +102,16 @@ export class Tokenizer {
     this.vocabSize = [...this.tokenOf.keys()].reduce((max, id) => Math.max(max, id + 1), 0);
     // A token the config names must exist; an unnamed one falls back to OPT's, and where the
     // vocabulary lacks that too (Qwen has no BOS, Llama 3 no pad) to the EOS.
-    const idOf = (key: string, fallback: string): number | undefined => {
+    const idOf = (key: string, fallback: string, orElse: number | undefined): number => {
       const named = tokenContent(config[key]);
-      const id = this.inner.token_to_id(named ?? fallback);
-      if (id === undefined && named !== undefined) throw new Error(`${source}: ${key} "${named}" is not in the vocabulary`);
+      const token = named ?? fallback;
+      const id = this.inner.token_to_id(token) ?? (named === undefined ? orElse : undefined);
+      if (id === undefined) throw new Error(`${source}: ${key} "${token}" is not in the vocabulary`);
       return id;
     };
-    const eos = idOf('eos_token', '</s>');
-    if (eos === undefined) throw new Error(`${source}: no eos_token in tokenizer_config.json and no "</s>" in the vocabulary`);
-    this.eosId = eos;
-    this.bosId = idOf('bos_token', '</s>') ?? eos;
-    this.padId = idOf('pad_token', '<pad>') ?? eos;
+    this.bosId = idOf('bos_token', '</s>', this.inner.token_to_id(tokenContent(config.eos_token) ?? '</s>'));
+    this.eosId = idOf('eos_token', '</s>', undefined);
+    this.padId = idOf('pad_token', '<pad>', this.eosId);
     this.chatTemplate = templateFile ?? chatTemplateOf(config, source);
     this.addsBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : postProcessorAddsBos(tokenizerJson, this.idToToken(this.bosId), this.chatTemplate === null);
     this.templateFile = templateFile;
