@@ -13,7 +13,8 @@ import type { DType } from './dtypes.js';
 import type { GenerateOptions } from './generate.js';
 import { type IntMatrix, flattenMatrix, shiftedTargets } from './inputs.js';
 import type { KVCache } from './kvCache.js';
-import type { Parameter } from './parameters.js';
+import type { ParameterSpec } from './parameterSpec.js';
+import { type Parameter, uploadParameter } from './parameters.js';
 
 export interface ForwardArgs {
   inputIds: IntMatrix;
@@ -209,6 +210,29 @@ export abstract class CausalLMBase {
     last.release();
     return logits;
   }
+}
+
+/**
+ * A checkpoint's tensors uploaded one at a time (each read, uploaded, then dropped on the host),
+ * returned in spec order. On failure what was uploaded is freed, and the Gpu too when `ownsGpu`.
+ */
+export function uploadCheckpoint(
+  gpu: Gpu,
+  ownsGpu: boolean,
+  spec: readonly ParameterSpec[],
+  tensors: Iterable<{ name: string; data: Float32Array }>,
+  dtypeOf: (name: string) => 'f32' | 'f16',
+): Parameter[] {
+  const specs = new Map(spec.map((s) => [s.name, s]));
+  const loaded = new Map<string, Parameter>();
+  try {
+    for (const { name, data } of tensors) loaded.set(name, uploadParameter(gpu, specs.get(name)!, data, dtypeOf(name)));
+  } catch (err) {
+    for (const p of loaded.values()) p.release();
+    if (ownsGpu) gpu.destroy();
+    throw err;
+  }
+  return spec.map((s) => loaded.get(s.name)!);
 }
 
 /** Attention's masking inputs, as every decoder uploads them. */

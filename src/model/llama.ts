@@ -28,6 +28,7 @@ import {
   forwardMasking,
   replace,
   stepMasking,
+  uploadCheckpoint,
 } from './causalLM.js';
 import { streamCheckedTensors, torchDtypeName, writeModelDirectory } from './checkpoint.js';
 import { type GenerateOptions, generate } from './generate.js';
@@ -120,19 +121,9 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
     const config = readLlamaConfig(`${dir}/config.json`);
     const gpu = opts.gpu ?? (await Gpu.create());
     const spec = llamaParameterSpec(config);
-    const specs = new Map(spec.map((s) => [s.name, s]));
-    const loaded = new Map<string, Parameter>();
-    try {
-      const naming = { canonical: (n: string) => n, tiedHead: config.tieWordEmbeddings ? 'model.embed_tokens.weight' : null, family: config.modelType };
-      for (const { name, data } of streamCheckedTensors(dir, spec, naming)) {
-        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data, storedDtype(name, opts)));
-      }
-    } catch (err) {
-      for (const p of loaded.values()) p.release();
-      if (!opts.gpu) gpu.destroy();
-      throw err;
-    }
-    return new LlamaForCausalLM(config, gpu, !opts.gpu, spec.map((s) => loaded.get(s.name)!));
+    const naming = { canonical: (n: string) => n, tiedHead: config.tieWordEmbeddings ? 'model.embed_tokens.weight' : null, family: config.modelType };
+    const params = uploadCheckpoint(gpu, !opts.gpu, spec, streamCheckedTensors(dir, spec, naming), (name) => storedDtype(name, opts));
+    return new LlamaForCausalLM(config, gpu, !opts.gpu, params);
   }
 
   get modelType(): string {

@@ -12,7 +12,7 @@
 import { attention, add, dropout, embedding, layerNorm, linear, type OpContext } from '../autograd/ops.js';
 import { Tensor } from '../autograd/tensor.js';
 import { Gpu } from '../kernels/device.js';
-import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, replace, stepMasking } from './causalLM.js';
+import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, replace, stepMasking, uploadCheckpoint } from './causalLM.js';
 import { saveCheckpoint, streamCheckpointTensors } from './checkpoint.js';
 import { type OptConfig, readOptConfig } from './config.js';
 import { type GenerateOptions, generate } from './generate.js';
@@ -108,18 +108,7 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
     const { dir } = await resolveModelFiles(pathOrId);
     const config = readOptConfig(`${dir}/config.json`);
     const gpu = opts.gpu ?? (await Gpu.create());
-    const specs = new Map(optParameterSpec(config).map((s) => [s.name, s]));
-    const loaded = new Map<string, Parameter>();
-    try {
-      for (const { name, data } of streamCheckpointTensors(dir, config)) {
-        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data, storedDtype(name, opts)));
-      }
-    } catch (err) {
-      for (const p of loaded.values()) p.release();
-      if (!opts.gpu) gpu.destroy();
-      throw err;
-    }
-    const params = [...specs.keys()].map((name) => loaded.get(name)!);
+    const params = uploadCheckpoint(gpu, !opts.gpu, optParameterSpec(config), streamCheckpointTensors(dir, config), (name) => storedDtype(name, opts));
     return new OPTForCausalLM(config, gpu, !opts.gpu, params, 0);
   }
 
