@@ -1,5 +1,6 @@
 /**
- * `npm run bench:model`: an OPT-350m-shaped model with random weights (HF's init, seeded):
+ * `npm run bench:model`: an OPT-350m-shaped model with random weights (HF's init, seeded; or
+ * `KILN_BENCH_MODEL=smollm2-135m|smollm2-360m|qwen2.5-0.5b`, bench/modelShapes.ts):
  * prefill tokens/s for a 512-token prompt (through the KV cache, as generation runs it, up to the
  * last position's logits on the host), decode tokens/s after a 128-token prompt (one token per
  * step, each step's [1, V] logits read back and argmaxed on the host), and peak memory.
@@ -11,12 +12,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Gpu } from '../src/kernels/device.js';
-import { optConfig } from '../src/model/config.js';
+import type { AnyCausalLM } from '../src/model/autoModel.js';
 import { chooseToken } from '../src/model/generate.js';
-import { KVCache } from '../src/model/kvCache.js';
-import { OPTForCausalLM } from '../src/model/opt.js';
+import type { KVCache } from '../src/model/kvCache.js';
 import { SeededRandom } from '../src/model/random.js';
 import { formatProfile } from './harness.js';
+import { benchModel } from './modelShapes.js';
 
 const PREFILL_T = Number(process.env.KILN_BENCH_PREFILL ?? 512);
 const DECODE_PROMPT = 128;
@@ -24,27 +25,18 @@ const DECODE_STEPS = Number(process.env.KILN_BENCH_DECODE_STEPS ?? 32);
 // 'f16': the linear layers' weights stored as halves (inference-only models; see LoadOptions).
 const WEIGHTS = process.env.KILN_BENCH_WEIGHTS === 'f16' ? 'f16' : 'f32';
 
-const config = optConfig({
-  vocabSize: 50272,
-  hiddenSize: 1024,
-  wordEmbedProjDim: 512,
-  numHiddenLayers: 24,
-  numAttentionHeads: 16,
-  ffnDim: 4096,
-  maxPositionEmbeddings: 2048,
-  doLayerNormBefore: false,
-});
+const MODEL = process.env.KILN_BENCH_MODEL ?? 'opt-350m';
 
-function randomPrompt(T: number, seed: number): Int32Array {
+function randomPrompt(T: number, seed: number, vocabSize: number): Int32Array {
   const rng = new SeededRandom(seed);
-  return Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 3 + Math.floor(rng.next() * (config.vocabSize - 3))));
+  return Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 3 + Math.floor(rng.next() * (vocabSize - 3))));
 }
 
-async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
-  const cache = new KVCache(model.gpu, config.numHiddenLayers, 1, T + DECODE_STEPS, config.hiddenSize, model.kvCacheDtype);
+async function prefill(model: AnyCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
+  const cache = model.newKVCache(1, T + DECODE_STEPS);
   await model.gpu.sync();
   const start = performance.now();
-  const logits = model.lastPositionLogits(randomPrompt(T, seed), new Int32Array(T).fill(1), 1, T, cache);
+  const logits = model.lastPositionLogits(randomPrompt(T, seed, model.vocabSize), new Int32Array(T).fill(1), 1, T, cache);
   const host = await logits.toArray();
   const seconds = (performance.now() - start) / 1000;
   logits.release();
@@ -52,7 +44,7 @@ async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<
 }
 
 /** `steps` greedy decoding steps after `past` cached tokens, each step's logits read back; seconds taken. */
-async function decode(model: OPTForCausalLM, cache: KVCache, past: number, first: number, steps: number): Promise<number> {
+async function decode(model: AnyCausalLM, cache: KVCache, past: number, first: number, steps: number): Promise<number> {
   const mask = new Int32Array(past + steps).fill(1);
   let token = first;
   const start = performance.now();
@@ -68,7 +60,7 @@ async function decode(model: OPTForCausalLM, cache: KVCache, past: number, first
 async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const t0 = performance.now();
-  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 1, weightsDtype: WEIGHTS });
+  const model = await benchModel(MODEL, gpu, WEIGHTS);
   const initSeconds = (performance.now() - t0) / 1000;
   process.stderr.write(`kiln bench: ${model.numParameters().toLocaleString()} parameters initialised in ${initSeconds.toFixed(1)} s on ${gpu.adapter.description}\n`);
 
@@ -99,7 +91,7 @@ async function main(): Promise<void> {
 
   const pool = gpu.pool.stats();
   const results = {
-    model: `OPT-350m shape (random weights, ${WEIGHTS} linear weights)`,
+    model: `${MODEL} shape (random weights, ${WEIGHTS} linear weights)`,
     parameters: model.numParameters(),
     device: gpu.adapter.description,
     prefill: { tokens: PREFILL_T, seconds: p.seconds, tokensPerSecond: prefillTokensPerSecond },
@@ -117,7 +109,7 @@ async function main(): Promise<void> {
   console.log(`| peak GPU pool | ${mib(pool.peakBytes)} | |`);
   console.log(`| peak RSS | ${mib(results.peakRssBytes)} | |`);
   // npm runs scripts from the package root.
-  const out = join(process.cwd(), 'bench', 'results', 'model.json');
+  const out = join(process.cwd(), 'bench', 'results', MODEL === 'opt-350m' ? 'model.json' : `model-${MODEL}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   model.dispose();

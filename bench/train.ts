@@ -7,7 +7,8 @@
  *
  *   node dist/bench/train.js [--seq 256,512] [--steps 3] [--config small] [--profile]
  *
- * `--config small` runs a 4-layer, 256-wide model instead, for a quick check of the harness.
+ * `--config small` runs a 4-layer, 256-wide model instead, for a quick check of the harness;
+ * `--model smollm2-135m|smollm2-360m|qwen2.5-0.5b` a Llama-family shape (bench/modelShapes.ts).
  * `--profile` runs one more step per T with every dispatch timed on the GPU's clock
  * (Gpu.startProfiling) and prints where that step's time went, by kind of kernel.
  */
@@ -16,7 +17,9 @@ import { optConfig, type OptConfig } from '../src/model/config.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { AdamW } from '../src/train/adamw.js';
 import { GradClipper } from '../src/train/clip.js';
+import type { AnyCausalLM } from '../src/model/autoModel.js';
 import { formatProfile } from './harness.js';
+import { benchModel } from './modelShapes.js';
 
 const PYTORCH: Record<number, { tokensPerSecond: number; peakGB: number }> = {
   256: { tokensPerSecond: 31, peakGB: 8.2 },
@@ -56,8 +59,8 @@ interface Row {
   rssPeakBytes: number;
 }
 
-async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipper: GradClipper, T: number, steps: number, profile: boolean): Promise<Row> {
-  const V = model.config.vocabSize;
+async function benchOne(gpu: Gpu, model: AnyCausalLM, optimizer: AdamW, clipper: GradClipper, T: number, steps: number, profile: boolean): Promise<Row> {
+  const V = model.vocabSize;
   let x = 12345;
   const ids = Int32Array.from({ length: T }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % (V - 4) + 4);
   const shape = [1, T] as const;
@@ -99,12 +102,13 @@ async function main(): Promise<void> {
   const gpu = await Gpu.create();
   try {
     process.stderr.write(`kiln bench:train on ${gpu.adapter.description}\n`);
-    const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 0 });
+    const name = arg('model', 'opt-350m');
+    const model = small || name === 'opt-350m' ? await OPTForCausalLM.fromConfig(config, { gpu, seed: 0 }) : await benchModel(name, gpu, 'f32');
     model.train();
     const params = model.namedParameters();
     const optimizer = new AdamW(gpu, params, { lr: 5e-5, weightDecay: 0.0 });
     const clipper = new GradClipper(gpu, params.map(([, p]) => p), 1.0);
-    process.stderr.write(`model: ${small ? 'small' : 'OPT-350m shape'}, ${(model.numParameters() / 1e6).toFixed(1)}M parameters, random weights\n`);
+    process.stderr.write(`model: ${small ? 'small' : `${name} shape`}, ${(model.numParameters() / 1e6).toFixed(1)}M parameters, random weights\n`);
     const rows: Row[] = [];
     for (const T of seqs) rows.push(await benchOne(gpu, model, optimizer, clipper, T, steps, profile));
 
@@ -115,7 +119,8 @@ async function main(): Promise<void> {
       `|---|---|---|---|---|---|---|---|`,
     ];
     for (const r of rows) {
-      const ref = PYTORCH[r.T];
+      // PyTorch's figures were measured on OPT-350m only.
+      const ref = name === 'opt-350m' ? PYTORCH[r.T] : undefined;
       const mean = r.stepSeconds.reduce((a, b) => a + b, 0) / r.stepSeconds.length;
       lines.push(
         `| 1 x ${r.T} | ${r.tokensPerSecond.toFixed(1)} | ${mean.toFixed(2)} | ${gib(r.gpuPeakBytes)} | ${gib(r.rssPeakBytes)} | ` +

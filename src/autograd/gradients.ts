@@ -12,6 +12,7 @@ import { accumulate, dropoutBackward, fill, reluBackward } from '../kernels/elem
 import { embeddingBackward } from '../kernels/embedding.js';
 import { layerNormBackward } from '../kernels/layerNorm.js';
 import { biasGrad, matmul } from '../kernels/matmul.js';
+import { decoderGradients } from './decoderGradients.js';
 import type { GradTarget, GradientTable, Tape } from './tape.js';
 import { Tensor } from './tensor.js';
 
@@ -168,4 +169,6 @@ export const gradients: GradientTable = {
     gpu.release(logits);
     gpu.release(loss);
   },
+
+  ...decoderGradients,
 };

@@ -47,6 +47,10 @@ export type OpRecord =
       scale: number;
     }
   | { op: 'add'; a: Tensor; b: Tensor; y: Tensor }
+  | { op: 'rmsNorm'; x: Tensor; gamma: Tensor; rstd: Tensor; y: Tensor; cols: number }
+  | { op: 'rotary'; x: Tensor; cos: Tensor; sin: Tensor; y: Tensor; rows: number; heads: number; HS: number }
+  | { op: 'gatedMlp'; gate: Tensor; up: Tensor; y: Tensor }
+  | { op: 'expandKv'; x: Tensor; y: Tensor; rows: number; NKV: number; NH: number; HS: number }
   | { op: 'dropout'; x: Tensor; y: Tensor; p: number; seed: number; offset: number }
   | {
       op: 'lmHeadCrossEntropy';

@@ -5,8 +5,10 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Tokenizer } from '../model/tokenizer.js';
 import { fittingPolicyName, parseFittingPolicy, readFittingPolicy, TOOLBENCH_FITTING, type FittingPolicy } from '../toolbench/fitting.js';
 import { KILN_DEMO_PROMPT_TEMPLATE, hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
+import { chatPromptEncoder } from './chatPrompt.js';
 import { UsageError, type ParsedArgs } from './cliArgs.js';
 import type { ToolEnvironment } from './envs/environment.js';
 import { OfflineSimulator } from './envs/offline.js';
@@ -63,7 +65,7 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
   // Loaded only when needed: the model layer pulls in WebGPU, which the other policies do not need.
   const modelModule = '../model/index.js';
   let mod: {
-    OPTForCausalLM?: { fromPretrained(p: string): Promise<GenerativeModel & { config?: Record<string, unknown> }> };
+    AutoModelForCausalLM?: { fromPretrained(p: string): Promise<GenerativeModel & { config?: Record<string, unknown>; modelType?: string }> };
     Tokenizer?: { fromPretrained(p: string): Promise<TextTokenizer> };
   };
   try {
@@ -71,10 +73,12 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
   } catch (e) {
     throw new Error(`cannot load kiln's model layer (src/model/index.ts) for --model: ${(e as Error).message}`);
   }
-  if (!mod.OPTForCausalLM?.fromPretrained || !mod.Tokenizer?.fromPretrained) {
-    throw new Error('kiln\'s model layer does not export OPTForCausalLM.fromPretrained and Tokenizer.fromPretrained yet');
+  if (!mod.AutoModelForCausalLM?.fromPretrained || !mod.Tokenizer?.fromPretrained) {
+    throw new Error('kiln\'s model layer does not export AutoModelForCausalLM.fromPretrained and Tokenizer.fromPretrained yet');
   }
-  const [model, tokenizer] = await Promise.all([mod.OPTForCausalLM.fromPretrained(source), mod.Tokenizer.fromPretrained(source)]);
+  const [model, tokenizer] = await Promise.all([mod.AutoModelForCausalLM.fromPretrained(source), mod.Tokenizer.fromPretrained(source)]);
+  // The Llama family is prompted through its chat template, as it was trained; OPT through ToolLLaMA's text.
+  const chat = model.modelType !== undefined && model.modelType !== 'opt' ? chatPromptEncoder(tokenizer as Tokenizer) : null;
   const config = model.config ?? {};
   const fromConfig = Number(config.maxPositionEmbeddings ?? config.max_position_embeddings);
   const templateFile = join(source, CHECKPOINT_TEMPLATE_FILE);
@@ -92,6 +96,7 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
     seed: num(args, 'seed'),
     batchSize: num(args, 'batch-size'),
     stopAfterActionInput: args['stop-after-action-input'] === true,
+    ...(chat ? { encodePrompt: (m) => chat.encodePrompt(m), extraStopStrings: chat.stopStrings } : {}),
   });
 }
 

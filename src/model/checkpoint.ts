@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { type OptConfig, configToJson } from './config.js';
 import type { DType } from './dtypes.js';
-import { optParameterSpec } from './parameterSpec.js';
+import { type ParameterSpec, optParameterSpec } from './parameterSpec.js';
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 import { readShardIndex } from './shardIndex.js';
 import { TorchBinReader, readTorchBin } from './torchBin.js';
@@ -79,15 +79,30 @@ function summarize(names: string[]): string {
 
 /** Checks a listing against the config's parameter spec; all problems in one error. */
 export function checkListing(dir: string, listing: CheckpointListing, config: OptConfig): void {
-  const spec = new Map(optParameterSpec(config).map((p) => [p.name, p.shape]));
+  checkListingAgainst(dir, listing, optParameterSpec(config), { canonical: canonicalTensorName, tiedHead: embedName, family: 'OPT' });
+}
+
+/** How an architecture names its stored tensors. */
+export interface CheckpointNaming {
+  /** The canonical (spec) name of a stored one. */
+  canonical: (stored: string) => string;
+  /** The embedding a stored `lm_head.weight` must equal (a tied head), or null when the head is its own parameter. */
+  tiedHead: string | null;
+  /** The family named in errors ('OPT', 'llama', ...). */
+  family: string;
+}
+
+/** Checks a listing against a parameter spec: missing, unexpected, mis-shaped and duplicated tensors, all in one error. */
+export function checkListingAgainst(dir: string, listing: CheckpointListing, specList: readonly ParameterSpec[], naming: CheckpointNaming): void {
+  const spec = new Map(specList.map((p) => [p.name, p.shape]));
   const seen = new Map<string, string>();
   const unexpected: string[] = [];
   const mismatched: string[] = [];
   const duplicated: string[] = [];
   for (const file of listing.files) {
     for (const { name, shape } of file.tensors) {
-      const canonical = canonicalTensorName(name);
-      const want = canonical === lmHeadName ? spec.get(embedName) : spec.get(canonical);
+      const canonical = naming.canonical(name);
+      const want = canonical === lmHeadName && naming.tiedHead ? spec.get(naming.tiedHead) : spec.get(canonical);
       if (!want) {
         unexpected.push(name);
         continue;
@@ -107,7 +122,7 @@ export function checkListing(dir: string, listing: CheckpointListing, config: Op
     duplicated.length ? `duplicated ${duplicated.length}: ${summarize(duplicated)}` : '',
   ].filter(Boolean);
   if (problems.length > 0) {
-    throw new Error(`${dir}: checkpoint does not match the OPT config:\n  ${problems.join('\n  ')}`);
+    throw new Error(`${dir}: checkpoint does not match the ${naming.family} config:\n  ${problems.join('\n  ')}`);
   }
 }
 
@@ -126,17 +141,26 @@ function fingerprint(data: Float32Array): number {
  * hold the same values.
  */
 export function* streamCheckpointTensors(dir: string, config: OptConfig): Generator<LoadedTensor> {
+  yield* streamCheckedTensors(dir, optParameterSpec(config), { canonical: canonicalTensorName, tiedHead: embedName, family: 'OPT' });
+}
+
+/**
+ * Any architecture's form of streamCheckpointTensors: the listing checked against `spec`, then the
+ * tensors one at a time under canonical names. With a tied head, a stored `lm_head.weight` is
+ * checked to equal the embedding and not yielded.
+ */
+export function* streamCheckedTensors(dir: string, spec: readonly ParameterSpec[], naming: CheckpointNaming): Generator<LoadedTensor> {
   const listing = listCheckpoint(dir);
-  checkListing(dir, listing, config);
+  checkListingAgainst(dir, listing, spec, naming);
   const tied = new Map<string, number>();
   for (const file of listing.files) {
     const tensors = listing.format === 'safetensors' ? readSafetensors(file.path) : readTorchBin(file.path);
     for (const { name, shape, data } of tensors) {
-      const canonical = canonicalTensorName(name);
-      if (canonical === lmHeadName || canonical === embedName) {
+      const canonical = naming.canonical(name);
+      if (naming.tiedHead && (canonical === lmHeadName || canonical === naming.tiedHead)) {
         tied.set(canonical, fingerprint(data));
-        if (tied.size === 2 && tied.get(lmHeadName) !== tied.get(embedName)) {
-          throw new Error(`${file.path}: ${name} differs from the token embedding; kiln supports only OPT's tied LM head`);
+        if (tied.size === 2 && tied.get(lmHeadName) !== tied.get(naming.tiedHead)) {
+          throw new Error(`${file.path}: ${name} differs from the token embedding, but the config ties the LM head to it`);
         }
         if (canonical === lmHeadName) continue;
       }
@@ -174,10 +198,23 @@ const torchDtypeNames: Record<DType, string> = { F32: 'float32', F16: 'float16',
  */
 export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): void {
   const config: OptConfig = { ...options.config, torchDtype: torchDtypeNames[options.dtype ?? 'F32'] };
+  writeModelDirectory(dir, { ...options, configJson: configToJson(config), spec: optParameterSpec(config) });
+}
+
+/** The stored dtype's name in config.json. */
+export function torchDtypeName(dtype: DType | undefined): string {
+  return torchDtypeNames[dtype ?? 'F32'];
+}
+
+/** saveCheckpoint for any architecture: its config.json content and its parameter spec. */
+export function writeModelDirectory(
+  dir: string,
+  options: Omit<SaveCheckpointOptions, 'config'> & { configJson: Record<string, unknown>; spec: readonly ParameterSpec[] },
+): void {
   const files: Record<string, string | Uint8Array> = {
     ...(options.extraFiles ?? {}),
     ...(options.tokenizerFiles ?? {}),
-    'config.json': `${JSON.stringify(configToJson(config), null, 2)}\n`,
+    'config.json': `${JSON.stringify(options.configJson, null, 2)}\n`,
   };
   for (const name of Object.keys(files)) {
     if (name === 'model.safetensors' || basename(name) !== name) throw new Error(`saveCheckpoint: invalid extra file name "${name}"`);
@@ -193,7 +230,7 @@ export function saveCheckpoint(dir: string, options: SaveCheckpointOptions): voi
       : options.tensors;
     // writeSafetensors itself writes `<path>.tmp` and renames it when complete.
     const weights = join(target, `model.safetensors${suffix}`);
-    writeSafetensors(weights, optParameterSpec(config), tensors, {
+    writeSafetensors(weights, options.spec, tensors, {
       dtype: options.dtype ?? 'F32',
       metadata: { format: 'pt' }, // transformers refuses safetensors files without format "pt"
     });

@@ -7,8 +7,7 @@
  * string, when the caller's `stopWhen` accepts its text, or after maxNewTokens; finished sequences are fed the pad token (as HF does) until all
  * are done.
  */
-import { KVCache } from './kvCache.js';
-import type { OPTForCausalLM } from './opt.js';
+import type { GenerationModel } from './causalLM.js';
 import { SeededRandom } from './random.js';
 
 export interface GenerateOptions {
@@ -25,8 +24,8 @@ export interface GenerateOptions {
   tokenizer?: { decode(ids: readonly number[]): string };
   /** Stop a sequence once this is true of its decoded new text (needs `tokenizer`). */
   stopWhen?: (newText: string) => boolean;
-  /** Default the config's eos_token_id; null never stops at a token. */
-  eosTokenId?: number | null;
+  /** Default the config's eos_token_id (every id of its list); null never stops at a token. */
+  eosTokenId?: number | readonly number[] | null;
   /** false recomputes the whole sequence every step (slow; tests compare it with the cache). */
   useCache?: boolean;
 }
@@ -71,8 +70,8 @@ export function chooseToken(logits: Float32Array, opts: GenerateOptions, rng: Se
   return order[keep - 1]!;
 }
 
-export async function generate(model: OPTForCausalLM, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
-  const { config } = model;
+export async function generate(model: GenerationModel, prompts: number[][], opts: GenerateOptions): Promise<number[][]> {
+  const pad = model.generationPadId;
   const B = prompts.length;
   if (B === 0) return [];
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new Error(`kiln: maxNewTokens must be a non-negative integer`);
@@ -80,10 +79,10 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
   if (decodesText && !opts.tokenizer) throw new Error('kiln: stopStrings and stopWhen need a tokenizer to decode with');
   const P = Math.max(...prompts.map((p) => p.length));
   if (P === 0) throw new Error('kiln: every prompt is empty');
-  const eos = opts.eosTokenId === undefined ? config.eosTokenId : opts.eosTokenId;
+  const eos = new Set(opts.eosTokenId === undefined ? model.eosTokenIds : opts.eosTokenId === null ? [] : typeof opts.eosTokenId === 'number' ? [opts.eosTokenId] : opts.eosTokenId);
   const capacity = P + opts.maxNewTokens;
   // Sequences so far ([B, capacity] row-major, left-padded) and their mask; Tk columns are filled.
-  const tokens = new Int32Array(B * capacity).fill(config.padTokenId);
+  const tokens = new Int32Array(B * capacity).fill(pad);
   const mask = new Int32Array(B * capacity);
   prompts.forEach((p, b) => {
     for (let t = 0; t < p.length; t++) {
@@ -98,7 +97,7 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
   };
 
   const rng = new SeededRandom(opts.seed ?? 0);
-  const cache = opts.useCache === false || opts.maxNewTokens === 0 ? null : new KVCache(model.gpu, config.numHiddenLayers, B, capacity, config.hiddenSize, model.kvCacheDtype);
+  const cache = opts.useCache === false || opts.maxNewTokens === 0 ? null : model.newKVCache(B, capacity);
   const out: number[][] = prompts.map(() => []);
   const finished = new Array<boolean>(B).fill(false);
   try {
@@ -108,13 +107,13 @@ export async function generate(model: OPTForCausalLM, prompts: number[][], opts:
       const logits = model.lastPositionLogits(columns(tokens, from, Tk), columns(mask, 0, Tk), B, T, cache);
       const host = await logits.toArray();
       logits.release();
-      const V = config.vocabSize;
+      const V = model.vocabSize;
       for (let b = 0; b < B; b++) {
-        let token = config.padTokenId;
+        let token = pad;
         if (!finished[b]) {
           token = chooseToken(host.subarray(b * V, (b + 1) * V), opts, rng);
           out[b]!.push(token);
-          if (token === eos) finished[b] = true;
+          if (eos.has(token)) finished[b] = true;
           else if (decodesText) {
             const text = opts.tokenizer!.decode(out[b]!);
             if (opts.stopStrings?.some((s) => text.includes(s)) || opts.stopWhen?.(text)) finished[b] = true;

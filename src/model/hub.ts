@@ -7,6 +7,7 @@
  * connection, are checked against the size and sha256 the hub announces for LFS files
  * (`X-Linked-Size`, `X-Linked-Etag`), and only then are renamed into place. A manifest written
  * once every file is in place marks the cache complete, which is what offline use requires.
+ * Before any of that, a complete snapshot in the Hugging Face cache (hfCache.ts) is used as is.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import https from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkPlainFileName, readShardIndex } from './shardIndex.js';
+import { huggingFaceCacheSnapshot } from './hfCache.js';
 
 export interface DownloadProgress {
   file: string;
@@ -48,7 +50,7 @@ export interface ResolvedModel {
   files: string[];
 }
 
-const tokenizerFileNames = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+const tokenizerFileNames = ['vocab.json', 'merges.txt', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 const manifestName = '.kiln-download.json';
 const attemptsPerFile = 4;
 
@@ -114,6 +116,8 @@ export async function resolveModelFiles(pathOrId: string, options: ResolveOption
     throw new Error(`${pathOrId}: not a directory and not a Hugging Face repo id like "facebook/opt-350m"`);
   }
   const revision = options.revision ?? 'main';
+  const hfSnapshot = options.refresh ? null : huggingFaceCacheSnapshot(pathOrId, revision, !options.tokenizerOnly);
+  if (hfSnapshot) return { dir: hfSnapshot, files: knownFiles(hfSnapshot) };
   const dir = join(options.cacheDir ?? defaultCacheRoot(), pathOrId.replace('/', '--'));
   const offline = options.offline ?? process.env.HF_HUB_OFFLINE === '1';
   const manifest = readManifest(dir);

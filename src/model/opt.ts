@@ -9,46 +9,21 @@
  *   post-LN layer: h = LN1(h + drop(attn(h)));  h = LN2(h + drop(fc2(relu(fc1(h)))))
  *   then final_layer_norm (pre-LN, unless removed), project_out, logits = h·embed_tokensᵀ
  */
-import { attention, add, dropout, embedding, layerNorm, linear, lmHead, lmHeadCrossEntropy, type OpContext } from '../autograd/ops.js';
-import { Tape } from '../autograd/tape.js';
+import { attention, add, dropout, embedding, layerNorm, linear, type OpContext } from '../autograd/ops.js';
 import { Tensor } from '../autograd/tensor.js';
-import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
 import { Gpu } from '../kernels/device.js';
+import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, replace, stepMasking, uploadCheckpoint } from './causalLM.js';
 import { saveCheckpoint, streamCheckpointTensors } from './checkpoint.js';
 import { type OptConfig, readOptConfig } from './config.js';
-import type { DType } from './dtypes.js';
 import { type GenerateOptions, generate } from './generate.js';
 import { resolveModelFiles } from './hub.js';
-import { type IntMatrix, flattenMatrix, offsetPositionIds, positionIdsFromMask, shiftedTargets } from './inputs.js';
-import type { KVCache, KVCacheDtype } from './kvCache.js';
+import { flattenMatrix, offsetPositionIds, positionIdsFromMask } from './inputs.js';
+import { KVCache, type KVCacheDtype } from './kvCache.js';
 import { optParameterSpec } from './parameterSpec.js';
 import { Parameter, initialValues, uploadParameter } from './parameters.js';
 import { SeededRandom } from './random.js';
 
-export interface ForwardArgs {
-  inputIds: IntMatrix;
-  /** 1 real, 0 padding; default all 1. */
-  attentionMask?: IntMatrix;
-  /** Targets before the causal shift (HF's convention); -100 ignored. */
-  labels?: IntMatrix;
-  /** Explicit positions (e.g. restarting per packed sequence); default from the mask. */
-  positionIds?: IntMatrix;
-  /** Packed sequences: tokens attend only within their segment. */
-  segmentIds?: IntMatrix;
-  /** The loss is Σ CE / this (default: the count of real targets: HF's mean). */
-  lossDenominator?: number;
-  /** Dropout seed for this forward (training only); default a per-model counter. */
-  dropoutSeed?: number;
-  /** Return [B, T, V] logits; default true without labels, false with them. */
-  returnLogits?: boolean;
-  /** With labels: record the tape for loss.backward() (default true; false for evaluation). */
-  grad?: boolean;
-}
-
-export interface ForwardResult {
-  logits: Tensor | null;
-  loss: Tensor | null;
-}
+export type { ForwardArgs, ForwardResult, LoadOptions } from './causalLM.js';
 
 interface Linear {
   w: Tensor;
@@ -70,24 +45,8 @@ interface Layer {
 }
 
 /** The attention inputs of one decoder pass. */
-interface AttentionPlan {
-  mask: Tensor | null;
-  segmentIds: Tensor | null;
-  /** Every query row sees a key (lets attention skip the causal half under a mask). */
-  everyRowSeesAKey: boolean;
+interface AttentionPlan extends AttentionMasking {
   cache: KVCache | null;
-}
-
-export interface LoadOptions {
-  /** The device to use; by default one is created and owned (destroyed by dispose()). */
-  gpu?: Gpu;
-  /**
-   * 'f16' keeps the linear layers' weights (attention and MLP projections, project_in/out) as
-   * halves on the GPU: half their memory and half the bytes each decoding step streams, with f32
-   * arithmetic. Such a model is for inference only (no training, no save). Embeddings, the LM head
-   * (the token embedding), biases and norms stay f32. Default 'f32'.
-   */
-  weightsDtype?: 'f32' | 'f16';
 }
 
 /** How a parameter is stored: `weightsDtype: 'f16'` stores the weight matrices of nn.Linear layers as halves. */
@@ -95,28 +54,23 @@ function storedDtype(name: string, opts: LoadOptions): 'f32' | 'f16' {
   return opts.weightsDtype === 'f16' && /(_proj|fc1|fc2|project_in|project_out)\.weight$/.test(name) ? 'f16' : 'f32';
 }
 
-export class OPTForCausalLM {
-  training = false;
-  private readonly params: Parameter[];
-  private readonly byName: Map<string, Parameter>;
+export class OPTForCausalLM extends CausalLMBase implements CausalLM, GenerationModel {
+  readonly modelType = 'opt';
   private readonly layers: Layer[];
   private readonly HS: number;
-  /** Tapes whose loss may still be backpropagated (dispose() frees what they hold). */
-  private liveTapes: Tape[] = [];
   private dropoutCounter: number;
 
   private constructor(
     readonly config: OptConfig,
-    readonly gpu: Gpu,
-    private readonly ownsGpu: boolean,
+    gpu: Gpu,
+    ownsGpu: boolean,
     params: Parameter[],
     seed: number,
   ) {
+    super(gpu, ownsGpu, params);
     if (config.attentionDropout > 0) {
       process.stderr.write('kiln: attention_dropout > 0 is not implemented; attention probabilities are not dropped\n');
     }
-    this.params = params;
-    this.byName = new Map(params.map((p) => [p.name, p]));
     this.HS = config.hiddenSize / config.numAttentionHeads;
     this.dropoutCounter = seed >>> 0;
     const t = (name: string) => this.byName.get(name)?.data ?? null;
@@ -154,48 +108,28 @@ export class OPTForCausalLM {
     const { dir } = await resolveModelFiles(pathOrId);
     const config = readOptConfig(`${dir}/config.json`);
     const gpu = opts.gpu ?? (await Gpu.create());
-    const specs = new Map(optParameterSpec(config).map((s) => [s.name, s]));
-    const loaded = new Map<string, Parameter>();
-    try {
-      for (const { name, data } of streamCheckpointTensors(dir, config)) {
-        loaded.set(name, uploadParameter(gpu, specs.get(name)!, data, storedDtype(name, opts)));
-      }
-    } catch (err) {
-      for (const p of loaded.values()) p.release();
-      if (!opts.gpu) gpu.destroy();
-      throw err;
-    }
-    const params = [...specs.keys()].map((name) => loaded.get(name)!);
+    const params = uploadCheckpoint(gpu, !opts.gpu, optParameterSpec(config), streamCheckpointTensors(dir, config), (name) => storedDtype(name, opts));
     return new OPTForCausalLM(config, gpu, !opts.gpu, params, 0);
   }
 
-  train(): this {
-    this.training = true;
-    return this;
+  get vocabSize(): number {
+    return this.config.vocabSize;
   }
 
-  eval(): this {
-    this.training = false;
-    return this;
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
   }
 
-  /** Every parameter under its HF name, in optParameterSpec order. */
-  namedParameters(): [string, Parameter][] {
-    return this.params.map((p) => [p.name, p]);
+  get generationPadId(): number {
+    return this.config.padTokenId;
   }
 
-  parameter(name: string): Parameter {
-    const p = this.byName.get(name);
-    if (!p) throw new Error(`kiln: no parameter named ${name}`);
-    return p;
+  get eosTokenIds(): readonly number[] {
+    return [this.config.eosTokenId];
   }
 
-  numParameters(): number {
-    return this.params.reduce((n, p) => n + p.size, 0);
-  }
-
-  zeroGrad(): void {
-    for (const p of this.params) p.zeroGrad();
+  newKVCache(B: number, capacity: number): KVCache {
+    return new KVCache(this.gpu, this.config.numHiddenLayers, B, capacity, this.config.hiddenSize, this.kvCacheDtype);
   }
 
   /**
@@ -204,51 +138,21 @@ export class OPTForCausalLM {
    * releasing the loss without backward frees the recorded activations.
    */
   forward(args: ForwardArgs): ForwardResult {
-    const { config, gpu } = this;
-    const ids = flattenMatrix(args.inputIds, 'inputIds');
-    const { B, T } = ids;
-    const mask = args.attentionMask ? flattenMatrix(args.attentionMask, 'attentionMask').data : new Int32Array(B * T).fill(1);
-    if (mask.length !== B * T) throw new Error('kiln: attentionMask must have the shape of inputIds');
+    const { gpu } = this;
+    const prepared = this.prepareForward(args, this.config.vocabSize);
+    const { B, T, mask, tape } = prepared;
     const positions = args.positionIds
       ? offsetPositionIds(flattenMatrix(args.positionIds, 'positionIds').data)
       : positionIdsFromMask(mask, B, T, T);
-    const segments = args.segmentIds ? Uint32Array.from(flattenMatrix(args.segmentIds, 'segmentIds').data) : null;
-    const labels = args.labels ? flattenMatrix(args.labels, 'labels') : null;
-    if (labels && (labels.B !== B || labels.T !== T)) throw new Error('kiln: labels must have the shape of inputIds');
-    const shifted = labels ? shiftedTargets(labels.data, B, T, config.vocabSize) : null;
-    // Only a loss can start backward, so without labels nothing is recorded.
-    const tape = shifted && (args.grad ?? true) ? new Tape(gpu) : null;
-    if (tape) {
-      this.liveTapes = this.liveTapes.filter((t) => !t.spent);
-      this.liveTapes.push(tape);
-      for (const p of this.params) void p.grad; // allocates (zeroed) gradients on first use
-    }
-
-    const plan: AttentionPlan = {
-      mask: mask.includes(0) ? Tensor.fromArray(gpu, Uint32Array.from(mask), [B, T], 'attention-mask') : null,
-      segmentIds: segments ? Tensor.fromArray(gpu, segments, [B, T], 'segment-ids') : null,
-      everyRowSeesAKey: everyRowSeesAKey(mask, segments, B, T),
-      cache: null,
-    };
+    const plan: AttentionPlan = { ...forwardMasking(gpu, mask, args.segmentIds, B, T), cache: null };
     const ctx: OpContext = { gpu, tape };
     const seed = this.training ? (args.dropoutSeed ?? this.nextDropoutSeed()) >>> 0 : null;
-    const h = this.decoder(ctx, Uint32Array.from(ids.data), positions, B, T, plan, seed);
+    const h = this.decoder(ctx, prepared.ids, positions, B, T, plan, seed);
     plan.mask?.release();
     plan.segmentIds?.release();
-
-    const table = this.embedTokens;
-    let logits: Tensor | null = null;
-    let loss: Tensor | null = null;
-    if (shifted) {
-      if (args.returnLogits) logits = Tensor.empty(gpu, [B, T, config.vocabSize], 'logits');
-      loss = lmHeadCrossEntropy(ctx, h, table, shifted.targets, args.lossDenominator ?? shifted.count, logits);
-      // A loss released without backward() lets its tape's saved activations go.
-      if (tape) loss.whenFreed(() => tape.dispose());
-    } else if (args.returnLogits ?? true) {
-      logits = lmHead(ctx, h, table, [B, T, config.vocabSize]);
-    }
+    const result = this.headAndLoss(ctx, h, this.embedTokens, prepared, args);
     h.release();
-    return { logits, loss };
+    return result;
   }
 
   /**
@@ -258,32 +162,12 @@ export class OPTForCausalLM {
    */
   lastPositionLogits(ids: Int32Array, mask: Int32Array, B: number, T: number, cache: KVCache | null): Tensor {
     const { gpu } = this;
-    const Tk = mask.length / B;
-    const past = cache ? cache.length : 0;
-    if (Tk !== past + T) throw new Error(`kiln: mask covers ${Tk} keys, expected ${past} cached + ${T} new`);
-    const kvRows = cache ? cache.capacity : Tk;
-    let maskT: Tensor | null = null;
-    if (mask.includes(0)) {
-      const rows = new Uint32Array(B * kvRows);
-      for (let b = 0; b < B; b++) for (let t = 0; t < Tk; t++) rows[b * kvRows + t] = mask[b * Tk + t]!;
-      maskT = Tensor.fromArray(gpu, rows, [B, kvRows], 'attention-mask');
-    }
+    const plan: AttentionPlan = { ...stepMasking(gpu, mask, B, T, cache), cache };
     const ctx: OpContext = { gpu, tape: null };
-    const positions = positionIdsFromMask(mask, B, Tk, T);
-    // Prefill under left padding leaves rows blind; decoding (Tq < Tk) never skips.
-    const plan = { mask: maskT, segmentIds: null, everyRowSeesAKey: past === 0 && everyRowSeesAKey(mask, null, B, T), cache };
+    const positions = positionIdsFromMask(mask, B, mask.length / B, T);
     const h = this.decoder(ctx, Uint32Array.from(ids), positions, B, T, plan, null);
-    maskT?.release();
-    const E = this.config.wordEmbedProjDim;
-    let last = h;
-    if (T > 1) {
-      last = Tensor.empty(gpu, [B, E], 'last-hidden');
-      for (let b = 0; b < B; b++) gpu.copy(h.buffer, ((b + 1) * T - 1) * E * 4, last.buffer, b * E * 4, E * 4);
-      h.release();
-    }
-    const logits = lmHead(ctx, last, this.embedTokens, [B, this.config.vocabSize]);
-    last.release();
-    return logits;
+    plan.mask?.release();
+    return this.lastRowLogits(ctx, h, this.embedTokens, B, T);
   }
 
   /**
@@ -300,22 +184,9 @@ export class OPTForCausalLM {
   }
 
   /** config.json + model.safetensors (+ tokenizer and extra files) in HF's layout. */
-  async save(
-    dir: string,
-    opts: { tokenizer?: { files(): Record<string, string> }; extraFiles?: Record<string, string | Uint8Array>; dtype?: DType } = {},
-  ): Promise<void> {
-    if (this.params.some((p) => p.data.dtype === 'f16')) throw new Error('kiln: a model loaded with f16 weights cannot be saved (load it in f32)');
-    const tensors = new Map<string, Float32Array>();
-    for (const p of this.params) tensors.set(p.name, await p.data.toArray());
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    const tensors = await this.hostTensors();
     saveCheckpoint(dir, { config: this.config, tensors, dtype: opts.dtype, tokenizerFiles: opts.tokenizer?.files(), extraFiles: opts.extraFiles });
-  }
-
-  /** Frees the parameters, gradients and any pending tape; destroys the Gpu if this model created it. */
-  dispose(): void {
-    for (const t of this.liveTapes) t.dispose();
-    this.liveTapes = [];
-    for (const p of this.params) if (!p.data.released) p.release();
-    if (this.ownsGpu) this.gpu.destroy();
   }
 
   private get embedTokens(): Tensor {
@@ -406,10 +277,4 @@ export class OPTForCausalLM {
     if (!preLN) out = replace(out, layerNorm(ctx, out, L.ln2.g, L.ln2.b));
     return out;
   }
-}
-
-/** Drops the caller's reference to `old` and returns `next` (the op that read `old` has run). */
-function replace(old: Tensor, next: Tensor): Tensor {
-  old.release();
-  return next;
 }

@@ -1,6 +1,8 @@
 /**
- * OPT's tokenizer: GPT-2 byte-level BPE with OPT's special tokens (`</s>` = 2 doubles as BOS and
- * EOS, `<pad>` = 1), run by `@huggingface/tokenizers`. It loads from `tokenizer.json`, or from
+ * Byte-level BPE tokenizers run by `@huggingface/tokenizers`: OPT's (GPT-2's BPE with `</s>` = 2
+ * as BOS and EOS, `<pad>` = 1) and the Llama family's (Llama 3, SmolLM2, Qwen), whose special
+ * tokens come from tokenizer_config.json and whose chat template (tokenizer_config.json's
+ * `chat_template`, or chat_template.jinja) is kept for chatTemplate.ts. It loads from `tokenizer.json`, or from
  * `vocab.json` + `merges.txt` (what facebook/opt-* ship) by assembling the equivalent
  * tokenizer.json structure. Special tokens are matched in text before BPE, so `</s>` written in
  * a prompt becomes id 2.
@@ -27,7 +29,7 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
-const tokenizerFileNames = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
+const tokenizerFileNames = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja'];
 
 function parseJson(text: string, file: string): Json {
   try {
@@ -78,6 +80,12 @@ export class Tokenizer {
   readonly eosId: number;
   readonly padId: number;
   readonly vocabSize: number;
+  /** Whether encode() prepends the BOS by default: what the tokenizer's own post-processor does. */
+  readonly addsBos: boolean;
+  /** The chat template's Jinja source, or null when the tokenizer has none. */
+  readonly chatTemplate: string | null;
+  /** The template came from chat_template.jinja (saved back there), not tokenizer_config.json. */
+  private readonly templateFile: string | null;
   private readonly inner: HfTokenizer;
   private readonly added: Map<string, number>;
   private readonly tokenOf: Map<number, string>;
@@ -86,26 +94,33 @@ export class Tokenizer {
     private readonly tokenizerJson: Json,
     private readonly config: Json,
     private readonly source: string,
+    templateFile: string | null = null,
   ) {
     this.inner = new HfTokenizer(tokenizerJson, { ...config, clean_up_tokenization_spaces: false });
     this.added = new Map(((tokenizerJson.added_tokens ?? []) as { content: string; id: number }[]).map((t) => [t.content, t.id]));
     this.tokenOf = new Map([...this.inner.get_vocab(true)].map(([token, id]) => [id, token]));
     this.vocabSize = [...this.tokenOf.keys()].reduce((max, id) => Math.max(max, id + 1), 0);
-    const idOf = (key: string, fallback: string) => {
-      const token = tokenContent(config[key]) ?? fallback;
-      const id = this.inner.token_to_id(token);
+    // A token the config names must exist; an unnamed one falls back to OPT's, and where the
+    // vocabulary lacks that too (Qwen has no BOS, Llama 3 no pad) to the EOS.
+    const idOf = (key: string, fallback: string, orElse: number | undefined): number => {
+      const named = tokenContent(config[key]);
+      const token = named ?? fallback;
+      const id = this.inner.token_to_id(token) ?? (named === undefined ? orElse : undefined);
       if (id === undefined) throw new Error(`${source}: ${key} "${token}" is not in the vocabulary`);
       return id;
     };
-    this.bosId = idOf('bos_token', '</s>');
-    this.eosId = idOf('eos_token', '</s>');
-    this.padId = idOf('pad_token', '<pad>');
+    this.bosId = idOf('bos_token', '</s>', this.inner.token_to_id(tokenContent(config.eos_token) ?? '</s>'));
+    this.eosId = idOf('eos_token', '</s>', undefined);
+    this.padId = idOf('pad_token', '<pad>', this.eosId);
+    this.chatTemplate = templateFile ?? chatTemplateOf(config, source);
+    this.addsBos = typeof config.add_bos_token === 'boolean' ? config.add_bos_token : postProcessorAddsBos(tokenizerJson, this.idToToken(this.bosId), this.chatTemplate === null);
+    this.templateFile = templateFile;
   }
 
   /** From a tokenizer.json object (and tokenizer_config.json for special token names). */
-  static fromTokenizerJson(tokenizerJson: Json, config: Json = {}, source = 'tokenizer.json'): Tokenizer {
+  static fromTokenizerJson(tokenizerJson: Json, config: Json = {}, source = 'tokenizer.json', chatTemplateJinja: string | null = null): Tokenizer {
     if ((tokenizerJson.model as Json | undefined)?.type !== 'BPE') throw new Error(`${source}: model.type must be "BPE"`);
-    return new Tokenizer(tokenizerJson, config, source);
+    return new Tokenizer(tokenizerJson, config, source, chatTemplateJinja);
   }
 
   /** From GPT-2 style vocab.json + merges.txt contents. */
@@ -139,7 +154,9 @@ export class Tokenizer {
       ...(files['special_tokens_map.json'] ? parseJson(files['special_tokens_map.json'], 'special_tokens_map.json') : {}),
       ...(files['tokenizer_config.json'] ? parseJson(files['tokenizer_config.json'], 'tokenizer_config.json') : {}),
     };
-    if (files['tokenizer.json']) return Tokenizer.fromTokenizerJson(parseJson(files['tokenizer.json'], `${source}: tokenizer.json`), config, `${source}: tokenizer.json`);
+    if (files['tokenizer.json']) {
+      return Tokenizer.fromTokenizerJson(parseJson(files['tokenizer.json'], `${source}: tokenizer.json`), config, `${source}: tokenizer.json`, files['chat_template.jinja'] ?? null);
+    }
     if (files['vocab.json'] && files['merges.txt']) return Tokenizer.fromVocabAndMerges(files['vocab.json'], files['merges.txt'], config, `${source}: vocab.json`);
     throw new Error(`${source}: need tokenizer.json, or vocab.json and merges.txt`);
   }
@@ -157,7 +174,7 @@ export class Tokenizer {
 
   encode(text: string, options: EncodeOptions = {}): number[] {
     const ids = this.inner.encode(text, { add_special_tokens: false }).ids;
-    return options.addBos ?? true ? [this.bosId, ...ids] : ids;
+    return options.addBos ?? this.addsBos ? [this.bosId, ...ids] : ids;
   }
 
   /** Ids (no BOS) and each token's [start, end) in UTF-16 indices of `text`. */
@@ -223,7 +240,9 @@ export class Tokenizer {
       unk_token: tokenContent(this.config.unk_token) ?? name(this.eosId),
       pad_token: name(this.padId),
     };
-    const config = { ...this.config, add_bos_token: true, add_prefix_space: false, errors: 'replace', tokenizer_class: 'GPT2Tokenizer', ...specialTokens };
+    // OPT's files as transformers writes them; another family's config keeps its own class and flags.
+    const opt = { add_bos_token: true, add_prefix_space: false, errors: 'replace', tokenizer_class: 'GPT2Tokenizer' };
+    const config = this.templateFile === null && this.chatTemplate === null ? { ...this.config, ...opt, ...specialTokens } : { ...opt, ...this.config, ...specialTokens };
     const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
     const model = this.tokenizerJson.model as Json;
     const merges = (model.merges as (string | string[])[]).map((m) => (Array.isArray(m) ? m.join(' ') : m));
@@ -233,6 +252,32 @@ export class Tokenizer {
       'merges.txt': `#version: 0.2\n${merges.join('\n')}\n`,
       'tokenizer_config.json': json(config),
       'special_tokens_map.json': json(specialTokens),
+      ...(this.templateFile !== null ? { 'chat_template.jinja': this.templateFile } : {}),
     };
   }
+}
+
+/**
+ * Whether tokenizer.json's template post-processor puts `bos` before the text (Llama 3's does;
+ * Qwen's and SmolLM2's byte-level processors add nothing). Without a template processor, a
+ * tokenizer without a chat template is taken for OPT's, which always starts with `</s>`.
+ */
+function postProcessorAddsBos(tokenizerJson: Json, bos: string | undefined, optStyle: boolean): boolean {
+  const single = (tokenizerJson.post_processor as Json | null)?.single;
+  if (!Array.isArray(single)) return optStyle;
+  if (bos === undefined) return false;
+  const first = single[0] as { SpecialToken?: { id?: string } } | undefined;
+  return first?.SpecialToken?.id === bos;
+}
+
+/** tokenizer_config.json's chat_template: a string, or a list of named templates of which "default" is used. */
+function chatTemplateOf(config: Json, source: string): string | null {
+  const t = config.chat_template;
+  if (t === undefined || t === null) return null;
+  if (typeof t === 'string') return t;
+  if (Array.isArray(t)) {
+    const named = (t as { name?: unknown; template?: unknown }[]).find((e) => e.name === 'default');
+    if (named && typeof named.template === 'string') return named.template;
+  }
+  throw new Error(`${source}: chat_template must be a string or a list holding a template named "default"`);
 }

@@ -7,7 +7,7 @@
  */
 import type { Gpu } from '../kernels/device.js';
 import { accumulate } from '../kernels/elementwise.js';
-import type { OPTForCausalLM } from '../model/opt.js';
+import type { CausalLM } from '../model/causalLM.js';
 import type { Batch } from './data/batches.js';
 import { IGNORE_INDEX } from './data/tokenizeExample.js';
 import { dropoutSeed } from './trainerState.js';
@@ -35,7 +35,7 @@ export function windowTargets(batches: readonly Batch[]): number {
 }
 
 /** Runs forward and backward on each micro-batch; gradients add into the parameters' `.grad`. */
-export function accumulateGradients(gpu: Gpu, model: OPTForCausalLM, batches: readonly Batch[], o: WindowOptions): void {
+export function accumulateGradients(gpu: Gpu, model: CausalLM, batches: readonly Batch[], o: WindowOptions): void {
   const denominator = windowTargets(batches);
   for (const [k, batch] of batches.entries()) {
     try {

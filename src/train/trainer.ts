@@ -11,7 +11,7 @@
 import { join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Gpu } from '../kernels/device.js';
-import { OPTForCausalLM } from '../model/opt.js';
+import { type AnyCausalLM, AutoModelForCausalLM } from '../model/autoModel.js';
 import { FITTING_POLICY_FILE, fittingPolicyFileText, parseFittingPolicy } from '../toolbench/fitting.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import { hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
@@ -21,6 +21,7 @@ import { OPTIMIZER_FILE, PROMPT_TEMPLATE_FILE, TRAINER_STATE_FILE, pruneCheckpoi
 import { GradClipper } from './clip.js';
 import { collateBatch, planBatches, type Batch, type PlannedBatch } from './data/batches.js';
 import { DATA_REPORT_FILE, formatDataReport } from './data/dataReport.js';
+import { fitChatExample } from './data/chatTemplateExamples.js';
 import { prepareSftData, type PreparedData } from './data/prepare.js';
 import { writeLossCurve } from './lossCurve.js';
 import { MetricsLog, type StepMetrics } from './metrics.js';
@@ -71,6 +72,20 @@ export function explainOutOfMemory(err: unknown, batch: { B: number; T: number }
   );
 }
 
+/**
+ * How examples are rendered: OPT trains on ToolLLaMA's text; a model with its own chat template
+ * trains on its template (chatTemplateExamples.ts). A Llama-family model without one is refused
+ * rather than fed a text format it was never tuned on.
+ */
+function chatFit(model: AnyCausalLM, tokenizer: Tokenizer, log: (line: string) => void) {
+  if (model.modelType === 'opt') return undefined;
+  if (tokenizer.chatTemplate === null) {
+    throw new Error(`a ${model.modelType} model trains on its chat template, and this tokenizer has none (tokenizer_config.json chat_template or chat_template.jinja)`);
+  }
+  log(`kiln: rendering the data through the ${model.modelType} tokenizer's chat template`);
+  return (conv: Parameters<typeof fitChatExample>[1], o: Parameters<typeof fitChatExample>[2]) => fitChatExample(tokenizer, conv, o);
+}
+
 /** The plan of epoch `epoch` (plans depend only on the data and the seed, so re-planning is exact). */
 function planEpoch(data: PreparedData, options: TrainOptions, maxTokens: number, epoch: number): PlannedBatch[] {
   return planBatches(
@@ -84,7 +99,7 @@ export async function train(options: TrainOptions, io: TrainIo, resume: ResumePo
   claimRunDirectory(options.out, resume ? { dir: resume.dir, step: resume.state.step } : null, options.overwrite);
   const source = resume?.dir ?? options.model;
   log(`kiln: loading ${source}${resume ? ` (resuming at step ${resume.state.step})` : ''}`);
-  const model = await OPTForCausalLM.fromPretrained(source, { gpu });
+  const model = await AutoModelForCausalLM.fromPretrained(source, { gpu });
   try {
     return await trainModel(model, await Tokenizer.fromPretrained(source), options, io, resume);
   } finally {
@@ -92,9 +107,9 @@ export async function train(options: TrainOptions, io: TrainIo, resume: ResumePo
   }
 }
 
-async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: TrainOptions, io: TrainIo, resume: ResumePoint | null): Promise<TrainSummary> {
+async function trainModel(model: AnyCausalLM, tokenizer: Tokenizer, options: TrainOptions, io: TrainIo, resume: ResumePoint | null): Promise<TrainSummary> {
   const { gpu, log } = io;
-  const positions = model.config.maxPositionEmbeddings;
+  const positions = model.maxPositions;
   const maxTokens = options.maxLength || positions;
   if (maxTokens > positions) throw new Error(`--max-length ${maxTokens} exceeds the model's max_position_embeddings ${positions}`);
   const promptTemplate = options.promptTemplate ? readFileSync(options.promptTemplate, 'utf8') : null;
@@ -111,6 +126,7 @@ async function trainModel(model: OPTForCausalLM, tokenizer: Tokenizer, options: 
     overlong: options.overlong,
     onBadRecord: options.onBadRecord,
     fitting,
+    fit: chatFit(model, tokenizer, log),
   });
   log(formatDataReport(data.report));
   if (data.examples.length === 0) throw new Error(`--data ${options.data.join(', ')}: no training examples left`);

@@ -45,6 +45,10 @@ export interface KilnPolicyOptions {
   batchSize: number;
   /** Stop each step once its Action Input's JSON object is complete, instead of at `</s>`. */
   stopAfterActionInput?: boolean;
+  /** How a prompt becomes ids (a chat template, src/eval/chatPrompt.ts); default ToolLLaMA's text. */
+  encodePrompt?: (messages: PolicyRequest['messages']) => number[];
+  /** Stop strings beside KILN_STOP_STRINGS (a chat template's end-of-turn text). */
+  extraStopStrings?: string[];
 }
 
 /** The prompt a kiln model is given (see complete), counted: for the pre-flight, with or without a model. */
@@ -66,8 +70,10 @@ export class KilnPolicy implements Policy {
   readonly fitting?: FittingPolicy;
   readonly contextWindow: ContextWindow;
   readonly maxBatch: number;
+  private readonly stops: string[];
 
   constructor(private readonly o: KilnPolicyOptions) {
+    this.stops = [...KILN_STOP_STRINGS, ...(o.extraStopStrings ?? [])];
     this.description = `kiln model ${o.source}`;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
     if (o.fitting !== undefined) this.fitting = o.fitting;
@@ -83,7 +89,7 @@ export class KilnPolicy implements Policy {
     const results: PolicyCompletion[] = new Array(requests.length);
     const fitting: { index: number; ids: number[] }[] = [];
     requests.forEach((r, index) => {
-      const ids = this.o.tokenizer.encode(renderInferencePrompt(r.messages, 'training'));
+      const ids = this.o.encodePrompt ? this.o.encodePrompt(r.messages) : this.o.tokenizer.encode(renderInferencePrompt(r.messages, 'training'));
       if (ids.length > budget) {
         results[index] = {
           ok: false,
@@ -99,7 +105,7 @@ export class KilnPolicy implements Policy {
           maxNewTokens: this.o.maxNewTokens,
           temperature: this.o.temperature,
           seed: this.o.seed,
-          stopStrings: KILN_STOP_STRINGS,
+          stopStrings: this.stops,
           tokenizer: this.o.tokenizer,
           ...(this.o.stopAfterActionInput ? { stopWhen: (text: string) => actionInputEnd(text) >= 0 } : {}),
         },
@@ -108,7 +114,7 @@ export class KilnPolicy implements Policy {
         throw new Error(`model.generate returned ${outputs.length} outputs for ${fitting.length} prompts`);
       }
       fitting.forEach((f, i) => {
-        const text = cutAtStop(this.o.tokenizer.decode(outputs[i]!));
+        const text = cutAtStop(this.o.tokenizer.decode(outputs[i]!), this.stops);
         const end = this.o.stopAfterActionInput ? actionInputEnd(text) : -1;
         results[f.index] = { ok: true, text: end >= 0 ? text.slice(0, end) : text };
       });
@@ -121,9 +127,9 @@ export class KilnPolicy implements Policy {
   }
 }
 
-export function cutAtStop(text: string): string {
+export function cutAtStop(text: string, stops: readonly string[] = KILN_STOP_STRINGS): string {
   let end = text.length;
-  for (const stop of KILN_STOP_STRINGS) {
+  for (const stop of stops) {
     const at = text.indexOf(stop);
     if (at >= 0 && at < end) end = at;
   }

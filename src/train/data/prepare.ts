@@ -8,9 +8,10 @@ import { summarizePreflight, type LengthItem } from '../../toolbench/preflight.j
 import type { LossOn } from '../../toolbench/render.js';
 import { dataGroup, lengthHistogram, type DataReport } from './dataReport.js';
 import { fitConversation } from './fitSystemPrompt.js';
-import { countOutcome, emptyOverlongCounts, fitExample, type OverlongPolicy } from './overlong.js';
+import { countOutcome, emptyOverlongCounts, fitExample, type FitOptions, type FitOutcome, type OverlongPolicy } from './overlong.js';
 import { countTargets, type TokenizedExample, type TokenizerLike } from './tokenizeExample.js';
 import { describeBadRecords, emptyFormCounts, readConversations, type BadRecord, type OnBadRecord } from './validate.js';
+import type { ToolLlamaConversation } from '../../toolbench/render.js';
 
 export interface PrepareOptions {
   paths: readonly string[];
@@ -26,6 +27,8 @@ export interface PrepareOptions {
   fitting?: FittingPolicy;
   /** Stop after this many conversations (a sample, for a pre-flight); default all. */
   maxConversations?: number;
+  /** How a conversation becomes an example; default ToolLLaMA's text (fitExample). */
+  fit?: (conv: ToolLlamaConversation, options: FitOptions) => FitOutcome;
 }
 
 export interface PreparedData {
@@ -59,7 +62,7 @@ export async function prepareSftData(options: PrepareOptions): Promise<PreparedD
       conversations++;
       const { conv, applied } = fitConversation(original, fitting);
       if (!applied) fittingNotApplied++;
-      const fit = fitExample(conv, {
+      const fit = (options.fit ?? fitExample)(conv, {
         maxTokens: options.maxTokens,
         policy: options.overlong,
         lossOn,
