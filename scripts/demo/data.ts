@@ -41,8 +41,6 @@ export interface DemoDataOptions {
   evalQueriesPerGroup: number;
   toolsPerCategory: number;
   heldOutToolsPerCategory: number;
-  /** Training queries call more APIs than held-out ones (planQuery). */
-  denseTraining: boolean;
 }
 
 export interface DemoData {
@@ -85,7 +83,7 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
   const trainQueries: ToolQuery[] = [];
   for (let id = 1; train.length < options.trainQueries; id++) {
     const r = rng.next();
-    const planned = planQuery(rng, r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3', trained, options.denseTraining);
+    const planned = planQuery(rng, r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3', trained);
     // Train and eval never share a query text.
     if (evalTexts.has(planned.text)) continue;
     const query = toQueryRecord(planned, id);
@@ -108,12 +106,10 @@ interface PlannedQuery {
 
 /** One query of a group over a pool of tools; every API of the chosen tools is offered. */
 /**
- * One query of a group over a pool of tools. Held-out queries call one or two APIs of a G1 tool and
- * one API of each G2/G3 tool; training queries (`dense`) call up to three APIs of a G1 tool and up
- * to two of each G2/G3 tool, so every trajectory has more lookups for the model to learn from.
- * G1 offers the tool's three APIs; G2 and G3 offer each tool's called APIs and one other.
+ * One query of a group over a pool of tools: one or two APIs of a G1 tool are called, one API of
+ * each G2/G3 tool. G1 offers the tool's three APIs; G2 and G3 offer each tool's called API and one other.
  */
-function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly DemoTool[], dense = false): PlannedQuery {
+function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly DemoTool[]): PlannedQuery {
   let tools: DemoTool[];
   if (group === 'G1') tools = [rng.pick(pool)];
   else if (group === 'G2') {
@@ -124,7 +120,7 @@ function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly 
     const categories = rng.shuffle([...new Set(pool.map((t) => t.category))]).slice(0, 2);
     tools = categories.map((c) => rng.pick(pool.filter((t) => t.category === c)));
   }
-  const perTool = group === 'G1' ? (dense ? rng.int(1, 3) : rng.next() < 0.3 ? 2 : 1) : dense ? rng.int(1, 2) : 1;
+  const perTool = group === 'G1' && rng.next() < 0.3 ? 2 : 1;
   const chosenByTool = tools.map((t) => rng.shuffle([...t.apis]).slice(0, perTool));
   const calls = chosenByTool.flat().map((api) => ({ api, values: api.params.map((p) => drawValue(rng, p)) }));
   const text = calls.map((c, i) => (i === 0 ? '' : rng.pick(['Also, ', 'Then ', 'And '])) + ask(rng, c, i > 0)).join(' ');

@@ -23,8 +23,6 @@ export interface DemoKnobs {
   data: DemoDataOptions;
   vocabSize: number;
   model: { hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; ffnDim: number; maxPositionEmbeddings: number };
-  /** How the learned position embeddings start: HF's random normals, or sinusoids of the same scale. */
-  positionInit: 'random' | 'sinusoidal';
   train: Pick<TrainOptions, 'lr' | 'epochs' | 'batchSize' | 'gradAccum' | 'schedule' | 'warmupSteps' | 'weightDecay' | 'maxLength' | 'lossOn' | 'packing'>;
   eval: { maxNewTokens: number; maxSteps: number };
 }
@@ -138,10 +136,6 @@ async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, log: 
   const gpu = await Gpu.create();
   try {
     const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
-    if (knobs.positionInit === 'sinusoidal') {
-      const positions = model.namedParameters().find(([name]) => name.endsWith('embed_positions.weight'))![1];
-      gpu.write(positions.data.buffer, sinusoids(positions.shape[0]!, positions.shape[1]!, config.initStd));
-    }
     log(
       `vocabulary ${tokenizer.vocabSize}, OPT with ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, ` +
         `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${config.maxPositionEmbeddings}`,
@@ -151,24 +145,6 @@ async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, log: 
   } finally {
     gpu.destroy();
   }
-}
-
-/**
- * Transformer sinusoids (sin and cos of position / 10000^(2i/C)), scaled so their standard
- * deviation is `std` like the token embeddings'. A position's neighbours are then a fixed linear
- * map away, which attention can use from the first step.
- */
-function sinusoids(rows: number, C: number, std: number): Float32Array {
-  const out = new Float32Array(rows * C);
-  const scale = std * Math.SQRT2;
-  for (let p = 0; p < rows; p++) {
-    for (let i = 0; i < C / 2; i++) {
-      const angle = p / 10000 ** ((2 * i) / C);
-      out[p * C + 2 * i] = scale * Math.sin(angle);
-      out[p * C + 2 * i + 1] = scale * Math.cos(angle);
-    }
-  }
-  return out;
 }
 
 function secondsSince(t: number): number {

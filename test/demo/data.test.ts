@@ -10,7 +10,7 @@ import { renderConversation, renderInferencePrompt } from '../../src/toolbench/r
 import { CATEGORY_TOPICS, HELD_OUT_CATEGORIES } from '../../scripts/demo/catalogue.js';
 import { DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, type DemoData } from '../../scripts/demo/data.js';
 
-const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, denseTraining: true };
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1 };
 const data: DemoData = await generateDemoData(options);
 const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
 const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
