@@ -76,7 +76,9 @@ export class BufferPool {
     this.bytesInUse = 0;
   }
 
-  stats(): { bytesInUse: number; bytesPooled: number; peakBytes: number; buffersInUse: number } {
-    return { bytesInUse: this.bytesInUse, bytesPooled: this.bytesPooled, peakBytes: this.peakBytes, buffersInUse: this.inUse.size };
+  stats(): { bytesInUse: number; bytesPooled: number; peakBytes: number; buffersInUse: number; buffersPooled: number } {
+    let buffersPooled = 0;
+    for (const list of this.free.values()) buffersPooled += list.length;
+    return { bytesInUse: this.bytesInUse, bytesPooled: this.bytesPooled, peakBytes: this.peakBytes, buffersInUse: this.inUse.size, buffersPooled };
   }
 }
