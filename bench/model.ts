@@ -9,7 +9,7 @@
  * dispatch timed on the GPU's clock (Gpu.startProfiling), and the time per kind of kernel is
  * printed.
  *
- *   node dist/bench/model.js [--profile] [--no-anchor] [--anchor-device cpu|cuda] [--torch-threads 2] [--json PATH]
+ *   node dist/bench/model.js [--config 350m|small] [--profile] [--no-anchor] [--anchor-device cpu|cuda] [--torch-threads 2] [--json PATH]
  */
 import { join } from 'node:path';
 import { Gpu } from '../src/kernels/device.js';
@@ -21,7 +21,7 @@ import { SeededRandom } from '../src/model/random.js';
 import { anchorCell, ratioCell, runAnchor, type Anchor, type AnchorFacts } from './anchors.js';
 import { formatProfile } from './harness.js';
 import { formatHostFacts, hostFacts, withAnchorVersions } from './hostFacts.js';
-import { OPT_350M } from './optShapes.js';
+import { benchConfig } from './optShapes.js';
 import { arg, writeJsonResult } from './results.js';
 
 const PREFILL_T = Number(process.env.KILN_BENCH_PREFILL ?? 512);
@@ -30,7 +30,9 @@ const DECODE_STEPS = Number(process.env.KILN_BENCH_DECODE_STEPS ?? 32);
 // 'f16': the linear layers' weights stored as halves (inference-only models; see LoadOptions).
 const WEIGHTS = process.env.KILN_BENCH_WEIGHTS === 'f16' ? 'f16' : 'f32';
 
-const config = OPT_350M;
+// `--config small` (a 4-layer, 256-wide model): gpu-check's quick mode on a CPU driver.
+const configName = arg('config', '350m');
+const config = benchConfig(configName);
 
 interface TorchModel extends AnchorFacts {
   prefill: { tokens_per_second: number };
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
   const torchPrefill = (t: TorchModel) => t.prefill.tokens_per_second;
   const torchDecode = (t: TorchModel) => t.decode.tokens_per_second;
   const lines = [
-    `OPT-350m shape (random weights, ${WEIGHTS} linear weights):`,
+    `${configName === '350m' ? 'OPT-350m shape' : `${configName} config (not OPT-350m)`} (random weights, ${WEIGHTS} linear weights):`,
     '| measure | kiln | PyTorch | ratio | goal |',
     '|---|---|---|---|---|',
     `| prefill T=${PREFILL_T} (tok/s) | ${prefillTokensPerSecond.toFixed(1)} (${p.seconds.toFixed(2)} s) | ${anchorCell(torch, torchPrefill)} | ${ratioCell(prefillTokensPerSecond, torch, torchPrefill)} | >= 50 |`,
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   writeJsonResult(arg('json', join(process.cwd(), 'bench', 'results', 'model.json')), {
     date: new Date().toISOString(),
-    model: `OPT-350m shape (random weights, ${WEIGHTS} linear weights)`,
+    model: `${configName} (random weights, ${WEIGHTS} linear weights)`,
     parameters: numParameters,
     host: withAnchorVersions(facts, [torch]),
     prefill: { tokens: PREFILL_T, seconds: p.seconds, tokensPerSecond: prefillTokensPerSecond },

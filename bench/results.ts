@@ -9,11 +9,15 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-/** Writes `value` as JSON through `<path>.tmp`, so that a crash leaves no half-written result. */
-export function writeJsonResult(path: string, value: unknown): void {
+/** Writes `text` through `<path>.tmp`, so that a crash leaves no half-written result. */
+export function writeTextResult(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  writeFileSync(tmp, text);
   renameSync(tmp, path);
   process.stderr.write(`wrote ${path}\n`);
+}
+
+export function writeJsonResult(path: string, value: unknown): void {
+  writeTextResult(path, `${JSON.stringify(value, null, 2)}\n`);
 }
