@@ -64,13 +64,16 @@ async function benchOne(gpu: Gpu, model: OPTForCausalLM, optimizer: AdamW, clipp
   for (let s = 0; s <= steps; s++) {
     const made0 = gpu.bindGroupStats().misses;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     await step(s);
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const pool = gpu.pool.stats();
-    const sample: StepSample = { seconds, poolBytes: pool.bytesInUse + pool.bytesPooled, buffers: pool.buffersInUse + pool.buffersPooled, bindGroupsMade: gpu.bindGroupStats().misses - made0 };
+    const sample: StepSample = { seconds, cpuSeconds, poolBytes: pool.bytesInUse + pool.bytesPooled, buffers: pool.buffersInUse + pool.buffersPooled, bindGroupsMade: gpu.bindGroupStats().misses - made0 };
     if (s > 0) samples.push(sample);
     process.stderr.write(
-      `  B=${B} T=${T} step ${s}${s === 0 ? ' (warm-up)' : ''}: ${seconds.toFixed(2)} s, loss ${loss.toFixed(4)}, ` +
+      `  B=${B} T=${T} step ${s}${s === 0 ? ' (warm-up)' : ''}: ${seconds.toFixed(2)} s (CPU ${cpuSeconds.toFixed(2)} s), loss ${loss.toFixed(4)}, ` +
         `GPU pool ${(sample.poolBytes / GIB).toFixed(3)} GiB in ${sample.buffers} buffers, ${sample.bindGroupsMade} bind groups made\n`,
     );
   }
