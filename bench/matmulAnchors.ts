@@ -10,7 +10,7 @@ import { OPT_SHAPES } from './matmul.js';
  * lavapipe does.
  */
 interface MatmulAnchorRows extends AnchorFacts {
-  rows: { shape: string; layout: string; dtype?: string; ms: number; gflops: number }[];
+  rows: { shape: string; layout: string; dtype?: string; ms: number; gflops: number; cpu_gflops?: number | null }[];
   blas?: { architecture?: string; internal_api?: string; num_threads?: number }[];
   threadpoolctl?: string;
 }
@@ -52,9 +52,12 @@ export function matmulAnchorRows(anchors: MatmulAnchors, kilnRows: BenchRow[]): 
   const add = (a: Anchor<MatmulAnchorRows>, name: (dtype?: string) => string, tag: (dtype?: string) => string) => {
     if (!a.measured) return;
     for (const r of a.result.rows) {
-      out.push({ kernel: name(r.dtype), shape: r.shape, layout: r.layout, ms: r.ms, minMs: r.ms, gflops: r.gflops });
+      out.push({ kernel: name(r.dtype), shape: r.shape, layout: r.layout, ms: r.ms, minMs: r.ms, gflops: r.gflops, cpuGflops: r.cpu_gflops ?? undefined });
       const ours = kilnRows.find((k) => k.kernel === 'matmul' && k.shape === r.shape && k.layout === r.layout);
-      if (ours?.gflops) ours.note = [ours.note, `${(ours.gflops / r.gflops).toFixed(2)}x ${tag(r.dtype)}`].filter(Boolean).join(', ');
+      if (!ours?.gflops) continue;
+      // On a shared host wall times are noise; where both sides have a CPU-time estimate, that ratio is given too.
+      const cpu = ours.cpuGflops && r.cpu_gflops ? ` (cpu-est ${(ours.cpuGflops / r.cpu_gflops).toFixed(2)}x)` : '';
+      ours.note = [ours.note, `${(ours.gflops / r.gflops).toFixed(2)}x ${tag(r.dtype)}${cpu}`].filter(Boolean).join(', ');
     }
   };
   add(anchors.numpy, () => 'numpy sgemm (CPU)', () => 'numpy');
