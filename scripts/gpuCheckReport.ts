@@ -31,11 +31,19 @@ function testsSection(r: Json): string[] {
 
 function kernelsSection(r: Json): string[] {
   const rows: Json[] = r.rows ?? [];
-  const find = (kernel: string, shape: string, layout: string) => rows.find((x) => x.kernel === kernel && x.shape === shape && x.layout === layout)?.gflops;
-  const lines = ['| matmul | layout | kiln GFLOP/s | numpy sgemm (CPU) | torch fp32 (TF32 off) | kiln / torch fp32 | torch fp16 |', '|---|---|---|---|---|---|---|'];
+  const row = (kernel: string, shape: string, layout: string) => rows.find((x) => x.kernel === kernel && x.shape === shape && x.layout === layout);
+  // cpu-est: work per CPU-second times the cores, for lavapipe and numpy on a shared host (bench/harness.ts).
+  const lines = [
+    '| matmul | layout | kiln GFLOP/s (cpu-est) | numpy sgemm, CPU (cpu-est) | torch fp32, TF32 off | kiln / torch fp32 | torch fp16 |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const k of rows.filter((x) => x.kernel === 'matmul')) {
-    const fp32 = find('torch float32 (CUDA)', k.shape, k.layout);
-    lines.push(`| ${k.shape} | ${k.layout} | ${num(k.gflops)} | ${num(find('numpy sgemm (CPU)', k.shape, k.layout))} | ${num(fp32)} | ${ratio(k.gflops, fp32)} | ${num(find('torch float16 (CUDA)', k.shape, k.layout))} |`);
+    const numpy = row('numpy sgemm (CPU)', k.shape, k.layout);
+    const fp32 = row('torch float32 (CUDA)', k.shape, k.layout)?.gflops;
+    const est = (r: Json | undefined) => (r?.cpuGflops ? ` (${num(r.cpuGflops)})` : '');
+    lines.push(
+      `| ${k.shape} | ${k.layout} | ${num(k.gflops)}${est(k)} | ${num(numpy?.gflops)}${est(numpy)} | ${num(fp32)} | ${ratio(k.gflops, fp32)} | ${num(row('torch float16 (CUDA)', k.shape, k.layout)?.gflops)} |`,
+    );
   }
   return lines;
 }
@@ -69,10 +77,13 @@ const SECTIONS: Record<string, (r: Json) => string[]> = {
   'bench:model': modelSection,
 };
 
+/** The host as the first stage reported it, with the anchors' versions of every stage. */
 function hostLine(stages: StageResult[]): string {
-  const host = stages.map((s) => (s.result as Json | null)?.host).find((h) => h && h.cpu);
-  if (!host) return '';
-  const versions = Object.entries(host.anchorVersions ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  const hosts = stages.map((s) => (s.result as Json | null)?.host).filter((h) => h && h.cpu);
+  if (hosts.length === 0) return '';
+  const all: Record<string, string> = Object.assign({}, ...hosts.map((h) => h.anchorVersions ?? {}));
+  const versions = Object.entries(all).map(([k, v]) => `${k} ${v}`).join(', ');
+  const host = hosts[0];
   return `Host: ${host.cpu}, ${host.cores} cores; node ${host.node}, ${host.webgpu}${versions ? `, ${versions}` : ''}`;
 }
 
