@@ -2,9 +2,19 @@
  * A pool of storage buffers reused by size class. Training allocates the same activation and
  * gradient shapes every step; creating and destroying GPU buffers each time costs more than the
  * small kernels that use them, so released buffers wait here for the next request of their class.
+ *
+ * A request gets the free buffer of its class that was created first. The buffer a request gets
+ * then depends only on which buffers are free, not on the order they were released in, so a step
+ * that repeats the last one's requests gets the very same buffers for every tensor, and the bind
+ * groups cached for them (bindGroups.ts) are found again. Handed out last-released-first, each step
+ * got a permutation of the last one's buffers, and a 350m training step created some 1,500 bind
+ * groups anew, step after step.
  */
 export class BufferPool {
+  /** Per size class, the free buffers in decreasing creation order: the last is the oldest. */
   private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly created = new WeakMap<GPUBuffer, number>();
+  private createdCount = 0;
   private readonly inUse = new Set<GPUBuffer>();
   private bytesInUse = 0;
   private bytesPooled = 0;
@@ -44,6 +54,7 @@ export class BufferPool {
         usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
         label,
       });
+      this.created.set(buffer, this.createdCount++);
     }
     this.inUse.add(buffer);
     this.bytesInUse += size;
@@ -59,7 +70,16 @@ export class BufferPool {
     this.bytesPooled += buffer.size;
     let list = this.free.get(buffer.size);
     if (!list) this.free.set(buffer.size, (list = []));
-    list.push(buffer);
+    // Binary search for the place that keeps the list in decreasing creation order.
+    const id = this.created.get(buffer)!;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.created.get(list[mid]!)! > id) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, buffer);
   }
 
   /** Destroys the pooled (free) buffers, e.g. before a phase with different shapes. */
@@ -76,7 +96,9 @@ export class BufferPool {
     this.bytesInUse = 0;
   }
 
-  stats(): { bytesInUse: number; bytesPooled: number; peakBytes: number; buffersInUse: number } {
-    return { bytesInUse: this.bytesInUse, bytesPooled: this.bytesPooled, peakBytes: this.peakBytes, buffersInUse: this.inUse.size };
+  stats(): { bytesInUse: number; bytesPooled: number; peakBytes: number; buffersInUse: number; buffersPooled: number } {
+    let buffersPooled = 0;
+    for (const list of this.free.values()) buffersPooled += list.length;
+    return { bytesInUse: this.bytesInUse, bytesPooled: this.bytesPooled, peakBytes: this.peakBytes, buffersInUse: this.inUse.size, buffersPooled };
   }
 }
