@@ -94,8 +94,8 @@ ${header(s)}${streamLoopWgsl(s, 'out[i] = V(p.value);')}
 
 /** buf[0..n) = value (zeroing gradients and accumulators). Buffers over the binding limit are filled in slices. */
 export function fill(gpu: Gpu, buf: GPUBuffer, n: number, value: number): void {
-  // Zeros go through clearBuffer: lavapipe's memset wrote 64 MiB at 53 GB/s against this kernel's
-  // 16 (/tmp script, 6 alternating rounds), and zeroing gradients is most of what fill does.
+  // Zeros go through clearBuffer, which lavapipe runs as a memset, several times faster than this
+  // kernel (docs/lavapipe-speed.md); zeroing gradients is most of what fill does.
   if (Object.is(value, 0)) {
     gpu.clear(buf, 0, 4 * n);
     return;

@@ -111,19 +111,12 @@ function epilogue(vec: boolean, acc: string, bv: string, row: string, n: string,
  * Row blocks run fastest (wid.x), so the workgroups a thread takes one after another share B's
  * column panel, which then stays in its L2. In 'nn' that panel's rows lie N floats apart, a page or
  * more, where the prefetchers do not follow; walking columns fastest re-read it from L3 for every
- * row block. Measured side by side (/tmp script, 4 rounds a run, cpu-est GFLOP/s, columns -> rows
- * fastest): nn 512x1024x4096 30-53 -> 48-55, 256x1024x4096 34-43 -> 49-52, 512x4096x1024 39-48 ->
- * 54-55, 256x4096x1024 37-40 -> 49-52; nt 57-60 either way. Columns fastest ran at either speed
- * from run to run, rows fastest at the higher one.
+ * row block (measured in docs/lavapipe-speed.md).
  *
- * What one 4-deep k step costs in the x86 lavapipe makes of it (bench/lavapipeCode.ts; TM 32, 8
- * lanes, Mesa 25.0): 4,879 instructions in 24 KB for 8,192 FLOPs. 1,024 are multiplies and adds
- * (gallivm's NIR options lower ffma, so fma() is both); ~2,600 walk the lanes for the 256 loaded
- * elements (exec-mask bit, buffer base and size, compare and branch per element, insert); ~550
- * spill and blend the accumulators. At ~55 GFLOP/s that is ~16 G instructions per second per core,
- * so speed follows the instruction count, not memory. Bigger tiles would spend fewer per FLOP, but
- * their loops outgrow the 32 KB instruction cache and spill more (the in-place 'tn' loop, 34 KB
- * with three times the spills, runs at ~39).
+ * Speed follows the instruction count of the k loop, mostly the lanes walked for each loaded
+ * element, not memory; bigger tiles spend fewer instructions per FLOP but outgrow the instruction
+ * cache and spill. The instruction mix and its measurement (bench/lavapipeCode.ts) are in
+ * docs/lavapipe-speed.md.
  */
 export function subgroupMatmulWgsl(s: MatmulShape, TM: number, SG: number, CV: number): string {
   const nt = s.layout === 'nt';
