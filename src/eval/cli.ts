@@ -13,7 +13,7 @@ import { chooseFitting, chooseTemplate, createEnvironment, createJudge, createPo
 import { queryPreflight } from './queryPreflight.js';
 import { KILN_DIVERSITY_PROMPT } from './dfsdt.js';
 import { computeJudgeAgreement, formatAgreement } from './judgeAgreement.js';
-import { Progress } from './progress.js';
+import { QueryProgress } from './queryProgress.js';
 import { loadQueries, type EvalQuery } from './queries.js';
 import type { Policy } from './policy.js';
 import { summarize } from './report.js';
@@ -109,7 +109,7 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
     seed: args.seed,
   };
   const store = new ResultsStore(out, run, args.fresh === true);
-  const progress = new Progress(queries.filter((q) => !store.has(q.category, q.query.query_id)).length, io.stderr);
+  const progress = new QueryProgress(queries.filter((q) => !store.has(q.category, q.query.query_id)).length, io.stderr);
   log(`evaluating ${queries.length} queries with ${policy.description}; ${env.description}; ${judge.description}; results in ${out}`);
   const outcome = await runEvaluation({
     queries,

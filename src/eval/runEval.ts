@@ -11,7 +11,7 @@ import type { NameMatch } from './executeAction.js';
 import type { Judge } from './judges/judge.js';
 import type { Policy } from './policy.js';
 import { PolicyBatcher } from './policyBatcher.js';
-import type { Progress } from './progress.js';
+import type { QueryProgress } from './queryProgress.js';
 import type { EvalQuery } from './queries.js';
 import type { QueryResult, ResultsStore } from './results.js';
 import type { Trajectory } from './trajectory.js';
@@ -30,7 +30,7 @@ export interface EvalRunOptions {
   /** Queries in flight at once; the policy's batch fills from these. */
   concurrency: number;
   store: ResultsStore;
-  progress?: Progress;
+  progress?: QueryProgress;
   /** Where per-query failures (a judge that gave up, …) are reported. */
   log: (line: string) => void;
 }

@@ -13,10 +13,6 @@ export interface ParameterSpec {
   decay: boolean;
 }
 
-/** Elements in a tensor of `shape`. */
-export function elementCount(shape: readonly number[]): number {
-  return shape.reduce((n, d) => n * d, 1);
-}
 
 /**
  * OPT's parameters for `config`.

@@ -11,7 +11,7 @@
  */
 import { closeSync, fsyncSync, openSync, fstatSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { type DType, decodeToF32, dtypeByteSize, encodeFromF32, isDType } from './dtypes.js';
-import { elementCount } from './parameterSpec.js';
+import { elementCount } from '../autograd/tensor.js';
 import { readExactly } from './positionedRead.js';
 
 /** The reference implementation's cap on the JSON header. */

@@ -6,7 +6,7 @@
  * (views, tied weights); each reads its own slice.
  */
 import { type DType, decodeToF32, dtypeByteSize } from './dtypes.js';
-import { elementCount } from './parameterSpec.js';
+import { elementCount } from '../autograd/tensor.js';
 import { type TensorRef, unpickleTorch } from './torchPickle.js';
 import { ZipReader } from './torchZip.js';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { optConfig, readOptConfig, type OptConfig } from '../../src/model/config.js';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtypes.js';
-import { optParameterSpec, elementCount } from '../../src/model/parameterSpec.js';
+import { elementCount } from '../../src/autograd/tensor.js';
+import { optParameterSpec } from '../../src/model/parameterSpec.js';
 import { readSafetensorsHeader, writeSafetensorsTensors } from '../../src/model/safetensors.js';
 import {
   canonicalTensorName,

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configToJson, optConfig, parseOptConfig, readOptConfig } from '../../src/model/config.js';
-import { elementCount, optParameterSpec } from '../../src/model/parameterSpec.js';
+import { elementCount } from '../../src/autograd/tensor.js';
+import { optParameterSpec } from '../../src/model/parameterSpec.js';
 
 /** facebook/opt-350m's published config.json. */
 const opt350mConfigJson = {

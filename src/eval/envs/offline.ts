@@ -10,7 +10,7 @@ import { changeName, standardize, type ApiEntry } from '../../toolbench/function
 import { pythonRepr } from '../../toolbench/pythonRepr.js';
 import { checkArguments, type ArgumentProblem } from '../apiArguments.js';
 import { parsePartialJson } from '../partialJson.js';
-import { SeededRandom, canonicalJson } from '../seededRandom.js';
+import { TextSeededRandom, canonicalJson } from '../textSeededRandom.js';
 import { StatusCode } from '../trajectory.js';
 import {
   TOOL_INPUT_PARSE_ERROR,
@@ -32,7 +32,7 @@ export class OfflineSimulator implements ToolEnvironment {
     if (args === null) return { reply: { ...TOOL_INPUT_PARSE_ERROR }, code: StatusCode.ok };
     const problem = checkArguments(call.api, args);
     if (problem !== null) return { reply: problemReply(call, problem), code: StatusCode.ok };
-    const rng = new SeededRandom(
+    const rng = new TextSeededRandom(
       [String(call.query.query_id), call.api.tool_name, call.api.api_name, canonicalJson(args)].join('\u0000'),
     );
     const body = fillTemplate(responseSkeleton(call.api), rng);

@@ -8,7 +8,7 @@
 import { readObservation } from '../observation.js';
 import type { RecordedAnswerSet } from '../recorded.js';
 import { canonicalFunctionName } from '../recorded/functionNames.js';
-import { canonicalJson } from '../seededRandom.js';
+import { canonicalJson } from '../textSeededRandom.js';
 import { StatusCode } from '../trajectory.js';
 import { parseToolInput, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
 

@@ -6,7 +6,7 @@
  * tells real use of tool output from invention by finding these values in the answer
  * (docs/judge.md).
  */
-import type { SeededRandom } from '../seededRandom.js';
+import type { TextSeededRandom } from '../textSeededRandom.js';
 
 // Lists in replies are kept short: observations are cut at 1,024 characters anyway.
 const MAX_LIST_ITEMS = 3;
@@ -18,7 +18,7 @@ const SYLLABLES = [
 
 const LIST_LEAF = /^list of (\w+) with length (\d+)$/;
 
-export function fillTemplate(template: unknown, rng: SeededRandom, key = ''): unknown {
+export function fillTemplate(template: unknown, rng: TextSeededRandom, key = ''): unknown {
   if (typeof template === 'string') return fillLeaf(template, rng, key);
   if (Array.isArray(template)) return fillList(template, rng, key);
   if (template !== null && typeof template === 'object') {
@@ -32,7 +32,7 @@ export function fillTemplate(template: unknown, rng: SeededRandom, key = ''): un
   return template;
 }
 
-function fillList(items: unknown[], rng: SeededRandom, key: string): unknown[] {
+function fillList(items: unknown[], rng: TextSeededRandom, key: string): unknown[] {
   const out: unknown[] = [];
   for (const item of items) {
     const listLeaf = typeof item === 'string' ? LIST_LEAF.exec(item) : null;
@@ -50,7 +50,7 @@ function fillList(items: unknown[], rng: SeededRandom, key: string): unknown[] {
   return out;
 }
 
-function fillLeaf(typeWord: string, rng: SeededRandom, key: string): unknown {
+function fillLeaf(typeWord: string, rng: TextSeededRandom, key: string): unknown {
   const listLeaf = LIST_LEAF.exec(typeWord);
   if (listLeaf) return fillList([typeWord], rng, key);
   switch (typeWord) {
@@ -74,7 +74,7 @@ function fillLeaf(typeWord: string, rng: SeededRandom, key: string): unknown {
   }
 }
 
-function stringFor(key: string, rng: SeededRandom): string {
+function stringFor(key: string, rng: TextSeededRandom): string {
   if (/url|link|href|website|image|img|thumbnail|logo|avatar/.test(key)) {
     return `https://${pseudoWord(rng)}.example/${pseudoWord(rng)}/${rng.int(1000, 99999)}`;
   }
@@ -91,25 +91,25 @@ function stringFor(key: string, rng: SeededRandom): string {
   return capitalise(pseudoPhrase(rng, 2));
 }
 
-function intFor(key: string, rng: SeededRandom): number {
+function intFor(key: string, rng: TextSeededRandom): number {
   if (/year/.test(key)) return rng.int(1960, 2023);
   if (/page|rank|position|index|age/.test(key)) return rng.int(11, 99);
   return rng.int(101, 99_999);
 }
 
-function isoDate(rng: SeededRandom): string {
+function isoDate(rng: TextSeededRandom): string {
   const two = (n: number) => String(n).padStart(2, '0');
   return `${rng.int(1995, 2023)}-${two(rng.int(1, 12))}-${two(rng.int(1, 28))}`;
 }
 
-function pseudoWord(rng: SeededRandom): string {
+function pseudoWord(rng: TextSeededRandom): string {
   const n = rng.int(2, 3);
   let word = '';
   for (let i = 0; i < n; i++) word += rng.pick(SYLLABLES);
   return word;
 }
 
-function pseudoPhrase(rng: SeededRandom, words: number): string {
+function pseudoPhrase(rng: TextSeededRandom, words: number): string {
   return Array.from({ length: words }, () => pseudoWord(rng)).join(' ');
 }
 

@@ -19,7 +19,7 @@ import { chatCompletion, type ChatEndpoint } from '../openaiChat.js';
 import { pythonJsonDumps } from '../observation.js';
 import type { RecordedAnswer, RecordedAnswerSet } from '../recorded.js';
 import { sameFunction } from '../recorded/functionNames.js';
-import { SeededRandom } from '../seededRandom.js';
+import { TextSeededRandom } from '../textSeededRandom.js';
 import { toToolEvalAnswer, type ToolEvalAnswer } from '../toolevalAnswer.js';
 import type { Trajectory } from '../trajectory.js';
 import { LABEL_SCORE, type AnswerLabel, type Judge, type Judgement } from './judge.js';
@@ -81,7 +81,7 @@ export class LlmJudge implements Judge {
 
   /** ToolBench's original pass/fail vote over the samples (docs/toolbench-formats.md §f). */
   private async vote(query: ToolQuery, answer: ToolEvalAnswer, samples: AnswerLabel[]): Promise<boolean> {
-    const rng = new SeededRandom(`${this.o.seed}\u0000${query.query_id}`);
+    const rng = new TextSeededRandom(`${this.o.seed}\u0000${query.query_id}`);
     let passed = 0;
     let failed = 0;
     for (const label of samples) {

@@ -9,7 +9,7 @@ export interface ProgressStream {
   columns?: number;
 }
 
-export class Progress {
+export class QueryProgress {
   private done = 0;
   private scoreSum = 0;
   private lastDecile = 0;

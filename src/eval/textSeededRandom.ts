@@ -6,7 +6,7 @@
 
 const MASK64 = (1n << 64n) - 1n;
 
-export class SeededRandom {
+export class TextSeededRandom {
   private state: bigint;
 
   constructor(seedText: string) {
@@ -30,7 +30,7 @@ export class SeededRandom {
   }
 
   pick<T>(items: readonly T[]): T {
-    if (items.length === 0) throw new Error('SeededRandom.pick: empty list');
+    if (items.length === 0) throw new Error('TextSeededRandom.pick: empty list');
     return items[this.int(0, items.length - 1)]!;
   }
 }
