@@ -9,18 +9,20 @@
  * dispatch timed on the GPU's clock (Gpu.startProfiling), and the time per kind of kernel is
  * printed.
  *
- *   node dist/bench/model.js [--config 350m|small] [--profile] [--no-anchor] [--anchor-device cpu|cuda] [--torch-threads 2] [--json PATH]
+ *   node dist/bench/model.js [--config 350m|small|smollm2-135m|smollm2-360m|qwen2.5-0.5b] [--profile] [--no-anchor] [--anchor-device cpu|cuda] [--torch-threads 2] [--json PATH]
  */
 import { join } from 'node:path';
 import { Gpu } from '../src/kernels/device.js';
 import { configToJson } from '../src/model/config.js';
 import { chooseToken } from '../src/model/generate.js';
-import { KVCache } from '../src/model/kvCache.js';
+import type { AnyCausalLM } from '../src/model/autoModel.js';
+import type { KVCache } from '../src/model/kvCache.js';
 import { OPTForCausalLM } from '../src/model/opt.js';
 import { SeededRandom } from '../src/model/random.js';
 import { anchorCell, ratioCell, runAnchor, type Anchor, type AnchorFacts } from './anchors.js';
 import { formatProfile } from './harness.js';
 import { formatHostFacts, hostFacts, withAnchorVersions } from './hostFacts.js';
+import { benchModel, benchModelNames } from './modelShapes.js';
 import { benchConfig } from './optShapes.js';
 import { arg, writeJsonResult } from './results.js';
 
@@ -30,9 +32,11 @@ const DECODE_STEPS = Number(process.env.KILN_BENCH_DECODE_STEPS ?? 32);
 // 'f16': the linear layers' weights stored as halves (inference-only models; see LoadOptions).
 const WEIGHTS = process.env.KILN_BENCH_WEIGHTS === 'f16' ? 'f16' : 'f32';
 
-// `--config small` (a 4-layer, 256-wide model): gpu-check's quick mode on a CPU driver.
+// `--config small` (a 4-layer, 256-wide model): gpu-check's quick mode on a CPU driver. A
+// Llama-family shape (bench/modelShapes.ts) is timed without an anchor: torch_opt.py builds OPT.
 const configName = arg('config', '350m');
-const config = benchConfig(configName);
+const llama = benchModelNames.includes(configName) && configName !== 'opt-350m';
+const config = llama ? null : benchConfig(configName);
 
 interface TorchModel extends AnchorFacts {
   prefill: { tokens_per_second: number };
@@ -41,16 +45,16 @@ interface TorchModel extends AnchorFacts {
   cuda_peak_bytes?: number;
 }
 
-function randomPrompt(T: number, seed: number): Int32Array {
+function randomPrompt(T: number, seed: number, V: number): Int32Array {
   const rng = new SeededRandom(seed);
-  return Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 3 + Math.floor(rng.next() * (config.vocabSize - 3))));
+  return Int32Array.from({ length: T }, (_, t) => (t === 0 ? 2 : 3 + Math.floor(rng.next() * (V - 3))));
 }
 
-async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
-  const cache = new KVCache(model.gpu, config.numHiddenLayers, 1, T + DECODE_STEPS, config.hiddenSize, model.kvCacheDtype);
+async function prefill(model: AnyCausalLM, T: number, seed: number): Promise<{ seconds: number; cache: KVCache; token: number }> {
+  const cache = model.newKVCache(1, T + DECODE_STEPS);
   await model.gpu.sync();
   const start = performance.now();
-  const logits = model.lastPositionLogits(randomPrompt(T, seed), new Int32Array(T).fill(1), 1, T, cache);
+  const logits = model.lastPositionLogits(randomPrompt(T, seed, model.vocabSize), new Int32Array(T).fill(1), 1, T, cache);
   const host = await logits.toArray();
   const seconds = (performance.now() - start) / 1000;
   logits.release();
@@ -58,7 +62,7 @@ async function prefill(model: OPTForCausalLM, T: number, seed: number): Promise<
 }
 
 /** `steps` greedy decoding steps after `past` cached tokens, each step's logits read back; seconds taken. */
-async function decode(model: OPTForCausalLM, cache: KVCache, past: number, first: number, steps: number): Promise<number> {
+async function decode(model: AnyCausalLM, cache: KVCache, past: number, first: number, steps: number): Promise<number> {
   const mask = new Int32Array(past + steps).fill(1);
   let token = first;
   const start = performance.now();
@@ -74,7 +78,7 @@ async function decode(model: OPTForCausalLM, cache: KVCache, past: number, first
 async function main(): Promise<void> {
   const gpu = await Gpu.create();
   const t0 = performance.now();
-  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: 1, weightsDtype: WEIGHTS });
+  const model = config ? await OPTForCausalLM.fromConfig(config, { gpu, seed: 1, weightsDtype: WEIGHTS }) : await benchModel(configName, gpu, WEIGHTS);
   const initSeconds = (performance.now() - t0) / 1000;
   const numParameters = model.numParameters();
   process.stderr.write(`kiln bench: ${numParameters.toLocaleString()} parameters initialised in ${initSeconds.toFixed(1)} s on ${gpu.adapter.description}\n`);
@@ -112,7 +116,9 @@ async function main(): Promise<void> {
   // After kiln's device is gone, so that on a real GPU each had the card to itself.
   const torch: Anchor<TorchModel> = process.argv.includes('--no-anchor')
     ? { measured: false, reason: '--no-anchor' }
-    : runAnchor<TorchModel>('torch_opt.py', ['torch', 'transformers'], [
+    : config === null
+      ? { measured: false, reason: 'the PyTorch anchor builds OPT models only' }
+      : runAnchor<TorchModel>('torch_opt.py', ['torch', 'transformers'], [
         'model', '--config', JSON.stringify(configToJson(config)), '--prefill', String(PREFILL_T), '--decode-prompt', String(DECODE_PROMPT),
         '--decode-steps', String(DECODE_STEPS), '--device', arg('anchor-device', 'cpu'), '--threads', arg('torch-threads', '2'),
       ]);
