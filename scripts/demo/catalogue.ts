@@ -53,8 +53,10 @@ export const CATEGORY_TOPICS: Readonly<Record<string, readonly string[]>> = {
 /** Categories no training query uses (ToolBench's G1_category and G2_category hold out categories). */
 export const HELD_OUT_CATEGORIES: readonly string[] = ['Science', 'Gaming'];
 
-// Reply fields: one number and one text per API, so the answer can cite either kind of value.
-const NUMBER_FIELDS = ['count', 'total', 'score', 'amount', 'volume', 'points'];
+// Reply fields: one number and one text per API. The numbers are ones the simulator fills with two
+// digits (11-99), one token each, which the answer cites: a small model learns to copy one token
+// long before it copies a five-digit number's two or three (docs/demo.md).
+const NUMBER_FIELDS = ['rank', 'position', 'index', 'page', 'age', 'percentage'];
 const TEXT_FIELDS = ['status', 'label', 'grade', 'note', 'source', 'region'];
 
 const NAME_SYLLABLES = ['ka', 've', 'lo', 'mi', 'tor', 'zan', 'bel', 'qui', 'dra', 'nu', 'sel', 'fa', 'rin', 'go', 'pex', 'wy'];
