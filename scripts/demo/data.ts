@@ -13,10 +13,11 @@
  * pass teaches every step (ToolBench releases one conversation per step instead; see docs/demo.md
  * for what each form measured).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import { observationText, pythonJsonDumps } from '../../src/eval/observation.js';
+import { writeFileAtomic } from '../../src/eval/results.js';
 import { SeededRandom } from '../../src/model/random.js';
 import { apiToFunction, type ApiEntry, type ToolQuery } from '../../src/toolbench/functions.js';
 import { systemPromptFor } from '../../src/toolbench/promptTemplate.js';
@@ -200,9 +201,7 @@ export function writeDemoData(dir: string, data: DemoData): void {
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value));
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(value));
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { firstChars, type ParameterSchema, type ToolFunction } from './functions.js';
+import { firstChars, unwrapDescription, type ParameterSchema, type ToolFunction } from './functions.js';
 
 export interface FittingPolicy {
   /** Function descriptions keep only the API's own description, without ToolBench's preamble. */
@@ -74,15 +74,8 @@ export function fitFunctions(functions: readonly ToolFunction[], policy: Fitting
   return functions.map((fn) => fitFunction(fn, policy));
 }
 
-// ToolBench's description of an API function: a fixed preamble, then the API's own text quoted.
-const TOOLBENCH_DESCRIPTION = /^This is the subfunction for tool "[^"]*", you can use this tool\.(?:The description of this function is: "([\s\S]*)")?$/;
-
 function fitFunction(fn: ToolFunction, policy: FittingPolicy): ToolFunction {
-  let description = fn.description;
-  if (policy.compact) {
-    const match = TOOLBENCH_DESCRIPTION.exec(description);
-    if (match) description = match[1] ?? '';
-  }
+  const description = policy.compact ? unwrapDescription(fn.description) : fn.description;
   const cut = (text: string): string => (policy.descriptionChars === null ? text : firstChars(text, policy.descriptionChars));
   const optional = new Set(fn.parameters.optional ?? []);
   const required = new Set(fn.parameters.required);

@@ -7,10 +7,7 @@
  * template selects it with the `{function_signatures}` placeholder, so a checkpoint's saved template
  * makes evaluation render functions exactly as training did.
  */
-import { FINISH_FUNCTION, type ToolFunction } from './functions.js';
-
-// ToolBench wraps every API description in this sentence (functions.ts apiToFunction).
-const WRAPPED_DESCRIPTION = /^This is the subfunction for tool "[^"]*", you can use this tool\.(?:The description of this function is: "([\s\S]*)")?$/;
+import { FINISH_FUNCTION, unwrapDescription, type ToolFunction } from './functions.js';
 
 export interface SignatureOptions {
   /** The description is cut to its first sentence and then to this many characters. */
@@ -34,8 +31,7 @@ export function functionSignature(fn: ToolFunction, options: SignatureOptions = 
 
 /** The API's own description without ToolBench's wrapper, cut to one sentence and `max` characters. */
 function shortDescription(description: string, max: number): string {
-  const wrapped = WRAPPED_DESCRIPTION.exec(description);
-  const own = (wrapped ? (wrapped[1] ?? '') : description).replace(/\s+/g, ' ').trim();
+  const own = unwrapDescription(description).replace(/\s+/g, ' ').trim();
   const sentence = /^.*?[.!?](?=\s|$)/.exec(own)?.[0] ?? own;
   if (sentence.length <= max) return sentence;
   const cut = sentence.slice(0, max);

@@ -117,6 +117,15 @@ export function apiToFunction(api: ApiEntry): ToolFunction {
   return fn;
 }
 
+// apiToFunction's wrapper around an API's own description (its text quoted after the preamble).
+const WRAPPED_DESCRIPTION = /^This is the subfunction for tool "[^"]*", you can use this tool\.(?:The description of this function is: "([\s\S]*)")?$/;
+
+/** The API's own text inside a description apiToFunction wrote (`''` when it had none); any other text as it is. */
+export function unwrapDescription(description: string): string {
+  const wrapped = WRAPPED_DESCRIPTION.exec(description);
+  return wrapped ? (wrapped[1] ?? '') : description;
+}
+
 function addParameter(fn: ToolFunction, param: ApiParameter, list: 'required' | 'optional'): void {
   const key = changeName(standardize(param.name));
   const schema: ParameterSchema = {
