@@ -57,33 +57,22 @@ export async function runDemo(
   const trainedTools = data.tools.filter((t) => !t.heldOut).length;
   log(`${data.train.length} training trajectories over ${trainedTools} tools, ${evalCount} held-out queries in ${dirs.data} (${elapsedSince(started)})`);
 
-  log(`\n== 2/4 training a byte-level BPE tokenizer and a tiny OPT from random weights`);
-  await initialModel(knobs, data, dirs.init, log);
-  log(`(${elapsedSince(started)})`);
-  const dataSeconds = secondsSince(started);
-
-  log(`\n== 3/4 fine-tuning (${knobs.train.epochs} epoch${knobs.train.epochs === 1 ? '' : 's'} of SFT on whole trajectories)`);
-  const trainStarted = performance.now();
-  const options: TrainOptions = validateOptions({
-    ...DEFAULTS,
-    ...knobs.train,
-    model: dirs.init,
-    data: [join(dirs.data, 'train.json')],
-    out: dirs.train,
-    saveSteps: 0,
-    saveTotalLimit: 1,
-    seed: knobs.data.seed,
-    promptTemplate: templateFile,
-  });
-  // The evaluation loads the trained checkpoint on a device of its own.
+  // One device for initialising and training; the evaluation loads the checkpoint on its own.
   const gpu = await Gpu.create();
   let summary: TrainSummary;
+  let dataSeconds: number;
+  let trainSeconds: number;
   try {
-    summary = await train(options, { gpu, log, ...(progressStream ? { progressStream } : {}) }, null);
+    log(`\n== 2/4 training a byte-level BPE tokenizer and a tiny OPT from random weights`);
+    await initialModel(knobs, data, dirs.init, gpu, log);
+    log(`(${elapsedSince(started)})`);
+    dataSeconds = secondsSince(started);
+    const trainStarted = performance.now();
+    summary = await fineTune(knobs, dirs, templateFile, gpu, log, progressStream);
+    trainSeconds = secondsSince(trainStarted);
   } finally {
     gpu.destroy();
   }
-  const trainSeconds = secondsSince(trainStarted);
 
   log(`\n== 4/4 evaluating on held-out queries (ReAct loop, offline tool simulator, rule judge)`);
   const evalStarted = performance.now();
@@ -117,8 +106,32 @@ export async function runDemo(
   };
 }
 
+/** One epoch of SFT on the trajectories from the initial model, saving the prompt template with the checkpoint. */
+async function fineTune(
+  knobs: DemoKnobs,
+  dirs: Record<'data' | 'init' | 'train', string>,
+  templateFile: string,
+  gpu: Gpu,
+  log: (line: string) => void,
+  progressStream?: NodeJS.WriteStream,
+): Promise<TrainSummary> {
+  log(`\n== 3/4 fine-tuning (${knobs.train.epochs} epoch${knobs.train.epochs === 1 ? '' : 's'} of SFT on whole trajectories)`);
+  const options: TrainOptions = validateOptions({
+    ...DEFAULTS,
+    ...knobs.train,
+    model: dirs.init,
+    data: [join(dirs.data, 'train.json')],
+    out: dirs.train,
+    saveSteps: 0,
+    saveTotalLimit: 1,
+    seed: knobs.data.seed,
+    promptTemplate: templateFile,
+  });
+  return train(options, { gpu, log, ...(progressStream ? { progressStream } : {}) }, null);
+}
+
 /** A BPE tokenizer trained on the training conversations, and a randomly initialised OPT, saved to `dir`. */
-async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, log: (line: string) => void): Promise<void> {
+async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, gpu: Gpu, log: (line: string) => void): Promise<void> {
   const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens });
   const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
   const config = optConfig({
@@ -133,18 +146,13 @@ async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, log: 
     bosTokenId: tokenizer.bosId,
     eosTokenId: tokenizer.eosId,
   });
-  const gpu = await Gpu.create();
-  try {
-    const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
-    log(
-      `vocabulary ${tokenizer.vocabSize}, OPT with ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, ` +
-        `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${config.maxPositionEmbeddings}`,
-    );
-    await model.save(dir, { tokenizer });
-    model.dispose();
-  } finally {
-    gpu.destroy();
-  }
+  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
+  log(
+    `vocabulary ${tokenizer.vocabSize}, OPT with ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, ` +
+      `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${config.maxPositionEmbeddings}`,
+  );
+  await model.save(dir, { tokenizer });
+  model.dispose();
 }
 
 function secondsSince(t: number): number {
