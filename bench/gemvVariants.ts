@@ -1,7 +1,7 @@
-import { Gpu } from '../src/kernels/device.js';
-import { matmul } from '../src/kernels/matmul.js';
-import { Params } from '../src/kernels/params.js';
-import { f32ToF16Bits } from '../src/model/dtypes.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
+import { matmul } from '../src/kernels/matmul/matmul.js';
+import { Params } from '../src/kernels/runtime/params.js';
+import { f32ToF16Bits } from '../src/model/checkpoint/dtypes.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
 import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } from './harness.js';
@@ -9,7 +9,7 @@ import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } fro
 /**
  * `node dist/bench/gemvVariants.js ['N,K;N,K'] ['kind,R,WG,U;...']`: the small-M 'nt' matmul
  * (decoding: x·Wᵀ with W [N, K], M = 1) in variants side by side, validated then timed, in GB/s of
- * weight streaming (f16 rows count the f32 bytes). The library keeps 'rows' (src/kernels/matmul.ts,
+ * weight streaming (f16 rows count the f32 bytes). The library keeps 'rows' (src/kernels/matmul/matmul.ts,
  * gemvWgsl) with R = 8, reading f32 or packed f16. Variants:
  * - rows R WG U: each invocation owns R rows of W (WG apart) and walks them along K in vec4s (U
  *   steps unrolled); A's loads have addresses uniform across lanes; no reduction at all.

@@ -1,6 +1,6 @@
-import type { Gpu } from '../src/kernels/device.js';
-import type { KernelTime } from '../src/kernels/profiler.js';
-import { waitForDawn } from '../src/kernels/waiting.js';
+import type { Gpu } from '../src/kernels/runtime/device.js';
+import type { KernelTime } from '../src/kernels/runtime/profiler.js';
+import { waitForDawn } from '../src/kernels/runtime/waiting.js';
 
 /**
  * The shared timing loop for kernel benchmarks. A family file (bench/matmul.ts, ...) validates its

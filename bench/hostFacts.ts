@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { createRequire } from 'node:module';
-import type { Gpu } from '../src/kernels/device.js';
+import type { Gpu } from '../src/kernels/runtime/device.js';
 import type { Anchor, AnchorFacts } from './anchors.js';
 
 /**

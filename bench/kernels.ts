@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Gpu } from '../src/kernels/device.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
 import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
 import { formatHostFacts, hostFacts, withAnchorVersions } from './hostFacts.js';
 import { kernelsOtherBench } from './kernelsOther.js';

@@ -1,9 +1,9 @@
-import type { Gpu } from '../src/kernels/device.js';
+import type { Gpu } from '../src/kernels/runtime/device.js';
 import { adamw } from '../src/kernels/adamw.js';
-import { attentionBackward, attentionForward } from '../src/kernels/attention.js';
+import { attentionBackward, attentionForward } from '../src/kernels/attention/attention.js';
 import { crossEntropy } from '../src/kernels/crossEntropy.js';
-import { layerNormBackward, layerNormForward } from '../src/kernels/layerNorm.js';
-import { f16BitsToF32, f32ToF16Bits } from '../src/model/dtypes.js';
+import { layerNormBackward, layerNormForward } from '../src/kernels/norms/layerNorm.js';
+import { f16BitsToF32, f32ToF16Bits } from '../src/model/checkpoint/dtypes.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { attentionBackwardReference, attentionReference } from '../test/reference/attention.js';
 import { crossEntropyReference } from '../test/reference/crossEntropy.js';

@@ -1,8 +1,8 @@
 import { create } from 'webgpu';
-import type { Gpu } from '../src/kernels/device.js';
-import { matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul.js';
+import type { Gpu } from '../src/kernels/runtime/device.js';
+import { matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
-import { f32ToF16Bits } from '../src/model/dtypes.js';
+import { f32ToF16Bits } from '../src/model/checkpoint/dtypes.js';
 import { matmulRef } from '../test/reference/matmul.js';
 import { benchKernel, foreignTarget, gpuTarget, relativeError, type BenchRow, type BenchTarget } from './harness.js';
 
@@ -101,7 +101,7 @@ function operands(M: number, K: number, N: number, layout: MatmulLayout): { aSha
 async function startTfjs(isSoftware: boolean): Promise<{ matMul: (M: number, K: number, N: number, layout: MatmulLayout) => { run: () => void; dispose: () => void }; target: BenchTarget } | string> {
   try {
     // tfjs-backend-webgpu finds WebGPU at navigator.gpu, which Node 20 lacks. The instance must stay
-    // referenced while its devices live (see src/kernels/device.ts), hence the module-level keep.
+    // referenced while its devices live (see src/kernels/runtime/device.ts), hence the module-level keep.
     tfjsInstance ??= create([]);
     (globalThis as { navigator?: unknown }).navigator = { gpu: tfjsInstance };
     const tf = await import('@tensorflow/tfjs');

@@ -1,6 +1,6 @@
-import { Gpu } from '../src/kernels/device.js';
-import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulLanes, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul.js';
-import { Params } from '../src/kernels/params.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
+import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulLanes, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul/matmul.js';
+import { Params } from '../src/kernels/runtime/params.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
 import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } from './harness.js';
@@ -10,7 +10,7 @@ import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } fro
  * matmul side by side, each candidate validated and then timed in R interleaved rounds (the
  * machine is shared: medians, and read the cpu-est column). By default: the kernel in the given
  * layout against 'subgroup-nt' (a transposed copy into 'nt' first), which decides
- * RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN in src/kernels/matmul.ts. With --tiles: the kernel's tile
+ * RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN in src/kernels/matmul/matmul.ts. With --tiles: the kernel's tile
  * shapes (rows per lane TM, vec4 column groups per lane CV), kept as SUBGROUP_TM / SUBGROUP_CV.
  *
  * Tiles measured on lavapipe (2 cores, subgroup 8), nn 512x1024x1024: TM 32 CV 1: 43-49; TM 32

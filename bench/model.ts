@@ -12,12 +12,12 @@
  *   node dist/bench/model.js [--config 350m|small|smollm2-135m|smollm2-360m|qwen2.5-0.5b] [--profile] [--no-anchor] [--anchor-device cpu|cuda] [--torch-threads 2] [--json PATH]
  */
 import { join } from 'node:path';
-import { Gpu } from '../src/kernels/device.js';
-import { configToJson } from '../src/model/config.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
+import { configToJson } from '../src/model/opt/optConfig.js';
 import { chooseToken } from '../src/model/generate.js';
 import type { AnyCausalLM } from '../src/model/autoModel.js';
 import type { KVCache } from '../src/model/kvCache.js';
-import { OPTForCausalLM } from '../src/model/opt.js';
+import { OPTForCausalLM } from '../src/model/opt/opt.js';
 import { SeededRandom } from '../src/model/random.js';
 import { anchorCell, ratioCell, runAnchor, type Anchor, type AnchorFacts } from './anchors.js';
 import { formatProfile } from './harness.js';

@@ -3,12 +3,12 @@
  * values of the hub repos): OPT-350m, and the Llama-family models people fine-tune for tool
  * calling. `KILN_BENCH_MODEL` picks one (default opt-350m).
  */
-import type { Gpu } from '../src/kernels/device.js';
+import type { Gpu } from '../src/kernels/runtime/device.js';
 import type { AnyCausalLM } from '../src/model/autoModel.js';
-import { optConfig } from '../src/model/config.js';
-import { LlamaForCausalLM } from '../src/model/llama.js';
-import { parseLlamaConfig } from '../src/model/llamaConfig.js';
-import { OPTForCausalLM } from '../src/model/opt.js';
+import { optConfig } from '../src/model/opt/optConfig.js';
+import { LlamaForCausalLM } from '../src/model/llama/llama.js';
+import { parseLlamaConfig } from '../src/model/llama/llamaConfig.js';
+import { OPTForCausalLM } from '../src/model/opt/opt.js';
 
 const llamaShapes: Record<string, Record<string, unknown>> = {
   'smollm2-135m': { model_type: 'llama', vocab_size: 49152, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, rope_theta: 100000, max_position_embeddings: 8192, rms_norm_eps: 1e-5, tie_word_embeddings: true },

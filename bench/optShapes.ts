@@ -1,4 +1,4 @@
-import { optConfig, type OptConfig } from '../src/model/config.js';
+import { optConfig, type OptConfig } from '../src/model/opt/optConfig.js';
 
 /**
  * The model shapes kiln's benchmarks time, shared by bench:train, bench:model and gpu-check, and

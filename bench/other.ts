@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Gpu } from '../src/kernels/device.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
 import { formatTable, markCopyFraction, type BenchRow } from './harness.js';
 import { kernelsOtherBench, libraryKernels, type OtherKernels } from './kernelsOther.js';
 import { copyBench } from './runtime.js';

@@ -1,6 +1,6 @@
-import { Gpu } from '../src/kernels/device.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
 import { scale } from '../src/kernels/elementwise.js';
-import { matmul } from '../src/kernels/matmul.js';
+import { matmul } from '../src/kernels/matmul/matmul.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { benchKernel, COPY_KERNEL, gpuTarget, type BenchRow } from './harness.js';
 
@@ -61,7 +61,7 @@ export async function dispatchBench(gpu: Gpu, log: (line: string) => void): Prom
 
 /**
  * The runtime's waiting design, measured: one matmul per submit, the host waiting for each before
- * the next, (a) through gpu.sync(), which throttles Dawn's polling to a timer (src/kernels/waiting.ts),
+ * the next, (a) through gpu.sync(), which throttles Dawn's polling to a timer (src/kernels/runtime/waiting.ts),
  * and (b) awaiting Dawn's completion promise directly (its Node bindings then spin on the main
  * thread until the work is done).
  */
@@ -100,7 +100,7 @@ export async function waitingBench(gpu: Gpu, log: (line: string) => void): Promi
 }
 
 /**
- * Dawn's robust buffer access, on and off (src/kernels/device.ts, DRIVER_CHECKS_BOUNDS): the
+ * Dawn's robust buffer access, on and off (src/kernels/runtime/device.ts, DRIVER_CHECKS_BOUNDS): the
  * subgroup matmuls on this device and on a second one with the other setting, in alternating rounds
  * so that both see the same machine.
  */

@@ -14,12 +14,12 @@
  * (Gpu.startProfiling) and prints where that step's time went, by kind of kernel.
  */
 import { join } from 'node:path';
-import { Gpu } from '../src/kernels/device.js';
-import { configToJson } from '../src/model/config.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
+import { configToJson } from '../src/model/opt/optConfig.js';
 import type { AnyCausalLM } from '../src/model/autoModel.js';
-import { OPTForCausalLM } from '../src/model/opt.js';
-import { AdamW } from '../src/train/adamw.js';
-import { GradClipper } from '../src/train/clip.js';
+import { OPTForCausalLM } from '../src/model/opt/opt.js';
+import { AdamW } from '../src/train/optimizer/adamw.js';
+import { GradClipper } from '../src/train/optimizer/clip.js';
 import { anchorCell, ratioCell, runAnchor, type Anchor, type AnchorFacts } from './anchors.js';
 import { formatProfile } from './harness.js';
 import { formatHostFacts, hostFacts, withAnchorVersions } from './hostFacts.js';

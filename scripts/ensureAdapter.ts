@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Gpu } from '../src/kernels/device.js';
+import { Gpu } from '../src/kernels/runtime/device.js';
 
 export type AdapterAction = 'none' | 'install' | 'explain';
 

@@ -16,9 +16,9 @@ import { join, resolve } from 'node:path';
 import { kilnContextWindow } from '../src/eval/policies/kiln.js';
 import { loadQueries } from '../src/eval/queries.js';
 import { queryPreflight } from '../src/eval/queryPreflight.js';
-import { Tokenizer } from '../src/model/tokenizer.js';
+import { Tokenizer } from '../src/model/tokenizer/tokenizer.js';
 import { fittingPolicyName, parseFittingPolicy } from '../src/toolbench/fitting.js';
-import { startConversation } from '../src/eval/conversation.js';
+import { startConversation } from '../src/eval/agent/conversation.js';
 import { prepareSftData } from '../src/train/data/prepare.js';
 
 const DEFAULT_POLICIES = [

@@ -1,7 +1,7 @@
 // Loads each golden Llama-family fixture with kiln and saves it under <out>/<name>, for
 // scripts/check-llama-save.py to load back with transformers. Run after `npm run build`.
 import { join } from 'node:path';
-import { LlamaForCausalLM } from '../dist/src/model/llama.js';
+import { LlamaForCausalLM } from '../dist/src/model/llama/llama.js';
 
 const out = process.argv[2];
 if (!out) {

@@ -3,10 +3,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { trainByteLevelBpe } from '../src/model/bpeTrainer.js';
-import { optConfig } from '../src/model/config.js';
-import { OPTForCausalLM } from '../src/model/opt.js';
-import { Tokenizer } from '../src/model/tokenizer.js';
+import { trainByteLevelBpe } from '../src/model/tokenizer/bpeTrainer.js';
+import { optConfig } from '../src/model/opt/optConfig.js';
+import { OPTForCausalLM } from '../src/model/opt/opt.js';
+import { Tokenizer } from '../src/model/tokenizer/tokenizer.js';
 import { repoRoot } from './helpers/shared.js';
 
 /** The README's library example, between its `<!-- example: library -->` markers. */

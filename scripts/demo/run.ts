@@ -6,14 +6,14 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runEvalCli } from '../../src/eval/cli.js';
-import type { EvalSummary } from '../../src/eval/report.js';
-import { RESULTS_FILE, type QueryResult } from '../../src/eval/results.js';
-import { Gpu } from '../../src/kernels/device.js';
-import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/bpeTrainer.js';
-import { optConfig } from '../../src/model/config.js';
-import { OPTForCausalLM } from '../../src/model/opt.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { runEvalCli } from '../../src/eval/cli/cli.js';
+import type { EvalSummary } from '../../src/eval/report/report.js';
+import { RESULTS_FILE, type QueryResult } from '../../src/eval/report/results.js';
+import { Gpu } from '../../src/kernels/runtime/device.js';
+import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { optConfig } from '../../src/model/opt/optConfig.js';
+import { OPTForCausalLM } from '../../src/model/opt/opt.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { formatDuration } from '../../src/train/progress.js';
 import { train, type TrainSummary } from '../../src/train/trainer.js';

@@ -2,7 +2,7 @@
  * One evaluated query written out in full for a person to read: the query, every step the model
  * took with the observation it got, the final answer, and the judge's verdict with its reason.
  */
-import type { QueryResult } from '../../src/eval/results.js';
+import type { QueryResult } from '../../src/eval/report/results.js';
 
 export function printTrajectory(result: QueryResult, query: string, log: (line: string) => void): void {
   const t = result.trajectory;

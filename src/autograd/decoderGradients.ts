@@ -3,9 +3,9 @@
  * same conventions: tape.gradTarget says where each input's gradient goes and whether it adds.
  */
 import { gatedMlpBackward } from '../kernels/gatedMlp.js';
-import { reduceKvHeads } from '../kernels/kvHeads.js';
-import { rmsNormBackward } from '../kernels/rmsNorm.js';
-import { rotaryEmbedding } from '../kernels/rotary.js';
+import { reduceKvHeads } from '../kernels/attention/kvHeads.js';
+import { rmsNormBackward } from '../kernels/norms/rmsNorm.js';
+import { rotaryEmbedding } from '../kernels/attention/rotary.js';
 import type { GradientTable } from './tape.js';
 import { Tensor } from './tensor.js';
 

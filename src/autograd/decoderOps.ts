@@ -5,9 +5,9 @@
  * names) needs when a tape is recording.
  */
 import { gatedMlpForward } from '../kernels/gatedMlp.js';
-import { expandKvHeads } from '../kernels/kvHeads.js';
-import { rmsNormForward } from '../kernels/rmsNorm.js';
-import { rotaryEmbedding } from '../kernels/rotary.js';
+import { expandKvHeads } from '../kernels/attention/kvHeads.js';
+import { rmsNormForward } from '../kernels/norms/rmsNorm.js';
+import { rotaryEmbedding } from '../kernels/attention/rotary.js';
 import type { OpContext } from './ops.js';
 import { Tensor } from './tensor.js';
 

@@ -6,12 +6,12 @@
  * add get `gradTarget(x, true)`, which zeroes a fresh buffer. Forward is in ops.ts, in the same
  * order and with the same names.
  */
-import { attentionBackward } from '../kernels/attention.js';
+import { attentionBackward } from '../kernels/attention/attention.js';
 import { crossEntropy } from '../kernels/crossEntropy.js';
 import { accumulate, dropoutBackward, fill, reluBackward } from '../kernels/elementwise.js';
 import { embeddingBackward } from '../kernels/embedding.js';
-import { layerNormBackward } from '../kernels/layerNorm.js';
-import { biasGrad, matmul } from '../kernels/matmul.js';
+import { layerNormBackward } from '../kernels/norms/layerNorm.js';
+import { biasGrad, matmul } from '../kernels/matmul/matmul.js';
 import { decoderGradients } from './decoderGradients.js';
 import type { GradTarget, GradientTable, Tape } from './tape.js';
 import { Tensor } from './tensor.js';

@@ -6,13 +6,13 @@
  * Every op returns a new tensor holding one reference for the caller. Inputs are never consumed:
  * the caller releases its own references when done.
  */
-import type { Gpu } from '../kernels/device.js';
-import { attentionForward } from '../kernels/attention.js';
+import type { Gpu } from '../kernels/runtime/device.js';
+import { attentionForward } from '../kernels/attention/attention.js';
 import { crossEntropy } from '../kernels/crossEntropy.js';
 import { add as addKernel, dropout as dropoutKernel, scale } from '../kernels/elementwise.js';
 import { embeddingForward } from '../kernels/embedding.js';
-import { layerNormForward } from '../kernels/layerNorm.js';
-import { matmul } from '../kernels/matmul.js';
+import { layerNormForward } from '../kernels/norms/layerNorm.js';
+import { matmul } from '../kernels/matmul/matmul.js';
 import { sum } from '../kernels/reductions.js';
 import type { Tape } from './tape.js';
 import { Tensor } from './tensor.js';
@@ -84,7 +84,7 @@ export interface AttentionShape {
   mask: Tensor | null;
   /** u32 [B, Tk]: attend only within the same segment (packed sequences). */
   segmentIds: Tensor | null;
-  /** Every query row sees a key (see AttentionInputs in src/kernels/attentionMasking.ts). */
+  /** Every query row sees a key (see AttentionInputs in src/kernels/attention/masking.ts). */
   everyRowSeesAKey?: boolean;
   scale: number;
 }

@@ -8,7 +8,7 @@
  * per step. Saved activations are released right after their op's backward, so memory falls as
  * backward walks down the network. Nothing here reads back from the GPU.
  */
-import type { Gpu } from '../kernels/device.js';
+import type { Gpu } from '../kernels/runtime/device.js';
 import { fill } from '../kernels/elementwise.js';
 import { gradients } from './gradients.js';
 import { type BackwardRunner, Tensor } from './tensor.js';

@@ -5,7 +5,7 @@
  * pool when the last reference is dropped, so activations live exactly as long as something needs
  * them, without a garbage collector deciding when GPU memory comes back.
  */
-import type { Gpu } from '../kernels/device.js';
+import type { Gpu } from '../kernels/runtime/device.js';
 
 /**
  * Element type of the buffer: activations and parameters are f32; ids and targets are integers;

@@ -5,8 +5,8 @@
  */
 import { fittingPolicyName, type FittingPolicy } from '../toolbench/fitting.js';
 import { summarizePreflight, type Preflight } from '../toolbench/preflight.js';
-import { startConversation } from './conversation.js';
-import type { ContextWindow } from './policy.js';
+import { startConversation } from './agent/conversation.js';
+import type { ContextWindow } from './policies/policy.js';
 import type { EvalQuery } from './queries.js';
 
 export function queryPreflight(queries: readonly EvalQuery[], template: string, fitting: FittingPolicy, window: ContextWindow): Preflight {

@@ -4,17 +4,17 @@
  * to the store as soon as it is judged. Queries already in the store are skipped (resume).
  */
 import type { FittingPolicy } from '../toolbench/fitting.js';
-import { runChain, type AgentSettings } from './agentLoop.js';
-import { runDfsdt, type DfsdtSettings } from './dfsdt.js';
+import { runChain, type AgentSettings } from './agent/agentLoop.js';
+import { runDfsdt, type DfsdtSettings } from './agent/dfsdt.js';
 import type { ToolEnvironment } from './envs/environment.js';
-import type { NameMatch } from './executeAction.js';
+import type { NameMatch } from './agent/executeAction.js';
 import type { Judge } from './judges/judge.js';
-import type { Policy } from './policy.js';
-import { PolicyBatcher } from './policyBatcher.js';
-import type { QueryProgress } from './queryProgress.js';
+import type { Policy } from './policies/policy.js';
+import { PolicyBatcher } from './policies/policyBatcher.js';
+import type { QueryProgress } from './cli/queryProgress.js';
 import type { EvalQuery } from './queries.js';
-import type { QueryResult, ResultsStore } from './results.js';
-import type { Trajectory } from './trajectory.js';
+import type { QueryResult, ResultsStore } from './report/results.js';
+import type { Trajectory } from './agent/trajectory.js';
 
 export interface EvalRunOptions {
   queries: EvalQuery[];

@@ -1,7 +1,7 @@
-import type { Gpu } from './device.js';
-import { Params } from './params.js';
-import { bindableRanges } from './slices.js';
-import { memoryBoundShape, shapeKey, streamGrid, streamLoopWgsl, type MemoryBoundShape } from './streaming.js';
+import type { Gpu } from './runtime/device.js';
+import { Params } from './runtime/params.js';
+import { bindableRanges } from './runtime/slices.js';
+import { memoryBoundShape, shapeKey, streamGrid, streamLoopWgsl, type MemoryBoundShape } from './runtime/streaming.js';
 
 // torch.optim.AdamW (non-amsgrad, non-fused) one element per lane, vec4 when n allows:
 //   p ← p·(1 - lr·wd);  m ← β1·m + (1-β1)·g;  v ← β2·v + (1-β2)·g²

@@ -1,6 +1,6 @@
-import type { Gpu } from './device.js';
-import { grid1d, Params } from './params.js';
-import { bindableRanges } from './slices.js';
+import type { Gpu } from './runtime/device.js';
+import { grid1d, Params } from './runtime/params.js';
+import { bindableRanges } from './runtime/slices.js';
 
 const WG = 256;
 

@@ -1,6 +1,6 @@
-import type { Gpu } from './device.js';
-import { grid1d, Params } from './params.js';
-import { laneReduceWgsl, memoryBoundShape, shapeKey, subgroupsDirective, type MemoryBoundShape } from './streaming.js';
+import type { Gpu } from './runtime/device.js';
+import { grid1d, Params } from './runtime/params.js';
+import { laneReduceWgsl, memoryBoundShape, shapeKey, subgroupsDirective, type MemoryBoundShape } from './runtime/streaming.js';
 
 // One workgroup per row of logits; its lanes stride over the vocabulary in vec4 when V allows
 // (50272 does), in the adapter's layout (streaming.ts: on lavapipe one subgroup, so a row is one

@@ -1,7 +1,7 @@
-import type { Gpu } from './device.js';
-import { Params } from './params.js';
-import { bindableRanges } from './slices.js';
-import { memoryBoundShape, shapeKey, streamGrid, streamLoopWgsl, type MemoryBoundShape } from './streaming.js';
+import type { Gpu } from './runtime/device.js';
+import { Params } from './runtime/params.js';
+import { bindableRanges } from './runtime/slices.js';
+import { memoryBoundShape, shapeKey, streamGrid, streamLoopWgsl, type MemoryBoundShape } from './runtime/streaming.js';
 
 // Every kernel here streams: one element (vec4 when the length allows, f32 otherwise) per step of
 // a lane, in the per-adapter layout of streaming.ts. Vec4 because lavapipe pays per storage access,

@@ -1,7 +1,7 @@
-import type { Gpu } from './device.js';
-import { grid1d, Params } from './params.js';
-import { bindableRanges } from './slices.js';
-import { memoryBoundShape, shapeKey, type MemoryBoundShape } from './streaming.js';
+import type { Gpu } from './runtime/device.js';
+import { grid1d, Params } from './runtime/params.js';
+import { bindableRanges } from './runtime/slices.js';
+import { memoryBoundShape, shapeKey, type MemoryBoundShape } from './runtime/streaming.js';
 
 // Lanes per workgroup from the adapter's memory-bound layout (streaming.ts): one subgroup on
 // lavapipe, so a row is one contiguous walk; and on lavapipe each workgroup copies several rows,

@@ -1,5 +1,5 @@
-import type { Gpu } from './device.js';
-import { grid1d, Params } from './params.js';
+import type { Gpu } from './runtime/device.js';
+import { grid1d, Params } from './runtime/params.js';
 
 // The Llama family's MLP activation: h = silu(gate)·up, silu(g) = g·σ(g). Its backward:
 //   dGate = dH·up·σ(g)·(1 + g·(1 − σ(g))),   dUp = dH·silu(g).

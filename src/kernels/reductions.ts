@@ -1,7 +1,7 @@
-import type { Gpu } from './device.js';
-import { grid1d, Params } from './params.js';
-import { bindableRanges } from './slices.js';
-import { laneReduceWgsl, memoryBoundShape, shapeKey, streamLoopWgsl, subgroupsDirective, type MemoryBoundShape } from './streaming.js';
+import type { Gpu } from './runtime/device.js';
+import { grid1d, Params } from './runtime/params.js';
+import { bindableRanges } from './runtime/slices.js';
+import { laneReduceWgsl, memoryBoundShape, shapeKey, streamLoopWgsl, subgroupsDirective, type MemoryBoundShape } from './runtime/streaming.js';
 
 // Deterministic two-stage sums without atomics or host readback: stage 1 gives each workgroup a
 // fixed chunk and writes one partial sum; stage 2, one workgroup, adds the partials in a fixed

@@ -6,10 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CausalLM, GenerationModel, LoadOptions } from './causalLM.js';
-import { resolveModelFiles } from './hub.js';
-import { LlamaForCausalLM } from './llama.js';
-import { llamaModelTypes } from './llamaConfig.js';
-import { OPTForCausalLM } from './opt.js';
+import { resolveModelFiles } from './checkpoint/hub.js';
+import { LlamaForCausalLM } from './llama/llama.js';
+import { llamaModelTypes } from './llama/llamaConfig.js';
+import { OPTForCausalLM } from './opt/opt.js';
 
 export type AnyCausalLM = CausalLM & GenerationModel;
 

@@ -7,9 +7,9 @@
 import { lmHead, lmHeadCrossEntropy, type OpContext } from '../autograd/ops.js';
 import { Tape } from '../autograd/tape.js';
 import { Tensor } from '../autograd/tensor.js';
-import { everyRowSeesAKey } from '../kernels/attentionMasking.js';
-import type { Gpu } from '../kernels/device.js';
-import type { DType } from './dtypes.js';
+import { everyRowSeesAKey } from '../kernels/attention/masking.js';
+import type { Gpu } from '../kernels/runtime/device.js';
+import type { DType } from './checkpoint/dtypes.js';
 import type { GenerateOptions } from './generate.js';
 import { type IntMatrix, flattenMatrix, shiftedTargets } from './inputs.js';
 import type { KVCache } from './kvCache.js';

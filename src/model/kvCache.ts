@@ -11,7 +11,7 @@
  */
 import { Tensor } from '../autograd/tensor.js';
 import { f32ToF16 } from '../kernels/casts.js';
-import type { Gpu } from '../kernels/device.js';
+import type { Gpu } from '../kernels/runtime/device.js';
 
 export type KVCacheDtype = 'f32' | 'f16';
 

@@ -4,7 +4,7 @@
  * (Linear weights are [out, in]). Loading, saving, the optimizer and the model all agree on this
  * list, in this order.
  */
-import type { OptConfig } from './config.js';
+import type { OptConfig } from './opt/optConfig.js';
 
 export interface ParameterSpec {
   name: string;

@@ -4,10 +4,10 @@
  * LayerNorm weight 1 and bias 0, the token embedding's padding row 0.
  */
 import { Tensor, elementCount } from '../autograd/tensor.js';
-import type { Gpu } from '../kernels/device.js';
-import { f32ToF16Bits } from './dtypes.js';
+import type { Gpu } from '../kernels/runtime/device.js';
+import { f32ToF16Bits } from './checkpoint/dtypes.js';
 import { fill } from '../kernels/elementwise.js';
-import type { OptConfig } from './config.js';
+import type { OptConfig } from './opt/optConfig.js';
 import type { ParameterSpec } from './parameterSpec.js';
 import { SeededRandom } from './random.js';
 

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { Gpu } from '../kernels/device.js';
+import { Gpu } from '../kernels/runtime/device.js';
 import { PAPER_CATEGORIES } from '../eval/queries.js';
 import type { ReproduceOptions } from './options.js';
 import { hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';

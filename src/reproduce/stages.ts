@@ -6,14 +6,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runEvalCli } from '../eval/cli.js';
+import { runEvalCli } from '../eval/cli/cli.js';
 import { kilnContextWindow } from '../eval/policies/kiln.js';
 import { loadQueries, PAPER_CATEGORIES } from '../eval/queries.js';
 import { queryPreflight } from '../eval/queryPreflight.js';
-import { writeFileAtomic } from '../eval/results.js';
-import { readOptConfig } from '../model/config.js';
-import { resolveModelFiles } from '../model/hub.js';
-import { Tokenizer } from '../model/tokenizer.js';
+import { writeFileAtomic } from '../eval/report/results.js';
+import { readOptConfig } from '../model/opt/optConfig.js';
+import { resolveModelFiles } from '../model/checkpoint/hub.js';
+import { Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { parseFittingPolicy } from '../toolbench/fitting.js';
 import { formatPreflight } from '../toolbench/preflight.js';
 import { latestCheckpoint } from '../train/checkpoints.js';

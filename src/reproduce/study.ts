@@ -3,7 +3,7 @@
  * numbers. The numbers themselves are the evaluation report's quoted baselines (one place); the
  * study publishes averages only, so its row has no per-group cells.
  */
-import { QUOTED_BASELINES } from '../eval/reportMarkdown.js';
+import { QUOTED_BASELINES } from '../eval/report/reportMarkdown.js';
 
 export const STUDY = {
   citation:

@@ -5,7 +5,7 @@
  * losses are that batch's mean loss. Averaging per-micro-batch means instead (trl#2175) weights a
  * target in a micro-batch with few targets more than one in a micro-batch with many.
  */
-import type { Gpu } from '../kernels/device.js';
+import type { Gpu } from '../kernels/runtime/device.js';
 import { accumulate } from '../kernels/elementwise.js';
 import type { CausalLM } from '../model/causalLM.js';
 import type { Batch } from './data/batches.js';

@@ -4,7 +4,7 @@
  * memory), 2 bad usage.
  */
 import { join } from 'node:path';
-import { Gpu } from '../kernels/device.js';
+import { Gpu } from '../kernels/runtime/device.js';
 import { TRAINER_STATE_FILE, latestCheckpoint, readJsonFile } from './checkpoints.js';
 import { OptionsError, parseTrainArgs, resumeOptions, trainHelp, type TrainOptions } from './options.js';
 import { train, TrainingStopped, type ResumePoint } from './trainer.js';

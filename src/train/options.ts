@@ -10,7 +10,7 @@ import { FITTING_SPEC_HELP, parseFittingPolicy } from '../toolbench/fitting.js';
 import type { LossOn } from '../toolbench/render.js';
 import type { OnBadRecord } from './data/validate.js';
 import type { OverlongPolicy } from './data/overlong.js';
-import type { ScheduleKind } from './schedule.js';
+import type { ScheduleKind } from './optimizer/schedule.js';
 
 export interface TrainOptions {
   model: string;

@@ -10,15 +10,15 @@
  */
 import { join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Gpu } from '../kernels/device.js';
+import type { Gpu } from '../kernels/runtime/device.js';
 import { type AnyCausalLM, AutoModelForCausalLM } from '../model/autoModel.js';
 import { FITTING_POLICY_FILE, fittingPolicyFileText, parseFittingPolicy } from '../toolbench/fitting.js';
-import { Tokenizer } from '../model/tokenizer.js';
+import { Tokenizer } from '../model/tokenizer/tokenizer.js';
 import { hasFunctionsPlaceholder } from '../toolbench/promptTemplate.js';
 import { accumulateGradients, shiftedTargetCount } from './accumulation.js';
-import { AdamW } from './adamw.js';
+import { AdamW } from './optimizer/adamw.js';
 import { OPTIMIZER_FILE, PROMPT_TEMPLATE_FILE, TRAINER_STATE_FILE, pruneCheckpoints, writeCheckpoint, writeFileDurable } from './checkpoints.js';
-import { GradClipper } from './clip.js';
+import { GradClipper } from './optimizer/clip.js';
 import { collateBatch, planBatches, type Batch, type PlannedBatch } from './data/batches.js';
 import { DATA_REPORT_FILE, formatDataReport } from './data/dataReport.js';
 import { fitChatExample } from './data/chatTemplateExamples.js';
@@ -28,7 +28,7 @@ import { MetricsLog, type StepMetrics } from './metrics.js';
 import { claimRunDirectory } from './runDirectory.js';
 import type { TrainOptions } from './options.js';
 import { Progress, formatDuration } from './progress.js';
-import { learningRate, resolveWarmupSteps, type ScheduleOptions } from './schedule.js';
+import { learningRate, resolveWarmupSteps, type ScheduleOptions } from './optimizer/schedule.js';
 import { dataFingerprint, dropoutSeed, epochSeed, type TrainerState } from './trainerState.js';
 
 export interface TrainIo {

@@ -8,7 +8,7 @@
 import { SeededRandom } from '../model/random.js';
 import type { TokenizedExample } from './data/tokenizeExample.js';
 import type { TrainOptions } from './options.js';
-import type { ScheduleOptions } from './schedule.js';
+import type { ScheduleOptions } from './optimizer/schedule.js';
 
 export interface TrainerState {
   format: 'kiln-trainer-state';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { add, attention, dropout, embedding, layerNorm, linear, lmHeadCrossEntropy, type OpContext } from '../../src/autograd/ops.js';
 import { Tape } from '../../src/autograd/tape.js';
 import { Tensor } from '../../src/autograd/tensor.js';
-import type { Gpu } from '../../src/kernels/device.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
 import { fill } from '../../src/kernels/elementwise.js';
 import { seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { runChain } from '../../src/eval/agentLoop.js';
+import { runChain } from '../../src/eval/agent/agentLoop.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import { judgeByRules } from '../../src/eval/judges/rules.js';
-import type { Policy, PolicyRequest } from '../../src/eval/policy.js';
-import { PolicyBatcher } from '../../src/eval/policyBatcher.js';
+import type { Policy, PolicyRequest } from '../../src/eval/policies/policy.js';
+import { PolicyBatcher } from '../../src/eval/policies/policyBatcher.js';
 import { parseToolInput } from '../../src/eval/envs/environment.js';
 import { apiToFunction, type ToolQuery } from '../../src/toolbench/functions.js';
 import { renderConversation, renderInferencePrompt } from '../../src/toolbench/render.js';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { runChain, type AgentSettings } from '../../src/eval/agentLoop.js';
-import { KILN_DIVERSITY_PROMPT, runDfsdt, type DfsdtSettings } from '../../src/eval/dfsdt.js';
+import { runChain, type AgentSettings } from '../../src/eval/agent/agentLoop.js';
+import { KILN_DIVERSITY_PROMPT, runDfsdt, type DfsdtSettings } from '../../src/eval/agent/dfsdt.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
-import { readFinishArguments } from '../../src/eval/executeAction.js';
-import type { Policy, PolicyCompletion, PolicyRequest } from '../../src/eval/policy.js';
-import { PolicyBatcher } from '../../src/eval/policyBatcher.js';
+import { readFinishArguments } from '../../src/eval/agent/executeAction.js';
+import type { Policy, PolicyCompletion, PolicyRequest } from '../../src/eval/policies/policy.js';
+import { PolicyBatcher } from '../../src/eval/policies/policyBatcher.js';
 import type { ApiEntry, ToolQuery } from '../../src/toolbench/functions.js';
 import { KILN_DEMO_PROMPT_TEMPLATE } from '../../src/toolbench/promptTemplate.js';
 

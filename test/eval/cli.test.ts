@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runEvalCli, type CliIo } from '../../src/eval/cli.js';
-import { parseArgs } from '../../src/eval/cliArgs.js';
+import { runEvalCli, type CliIo } from '../../src/eval/cli/cli.js';
+import { parseArgs } from '../../src/eval/cli/cliArgs.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
 import { sendJson, startLocalServer } from './localServer.js';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { meanOfRatesInterval, wilsonInterval } from '../../src/eval/confidence.js';
+import { meanOfRatesInterval, wilsonInterval } from '../../src/eval/report/confidence.js';
 
 describe('wilsonInterval', () => {
   it('matches published values', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/eval/cliArgs.js';
-import { chooseFitting } from '../../src/eval/cliSetup.js';
-import type { Policy } from '../../src/eval/policy.js';
+import { UsageError } from '../../src/eval/cli/cliArgs.js';
+import { chooseFitting } from '../../src/eval/cli/cliSetup.js';
+import type { Policy } from '../../src/eval/policies/policy.js';
 import { fittingPolicyName, parseFittingPolicy } from '../../src/toolbench/fitting.js';
 
 const policy = (fitting?: string): Policy => ({

@@ -8,7 +8,7 @@ import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runEvalCli, type CliIo } from '../../src/eval/cli.js';
+import { runEvalCli, type CliIo } from '../../src/eval/cli/cli.js';
 import { clearSecrets } from '../../src/eval/secrets.js';
 import { weatherQuery } from './judges/trajectoryBuilder.js';
 import { sendJson, startLocalServer, type RecordedRequest } from './localServer.js';

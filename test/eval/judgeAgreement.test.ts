@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cohensKappa, computeJudgeAgreement, formatAgreement } from '../../src/eval/judgeAgreement.js';
+import { cohensKappa, computeJudgeAgreement, formatAgreement } from '../../src/eval/judges/judgeAgreement.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
 
 describe('cohensKappa', () => {

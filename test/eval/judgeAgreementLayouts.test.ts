@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { computeJudgeAgreement, readLabelFile } from '../../src/eval/judgeAgreement.js';
+import { computeJudgeAgreement, readLabelFile } from '../../src/eval/judges/judgeAgreement.js';
 import { weatherQuery } from './judges/trajectoryBuilder.js';
 import { OSLO, TROMSO, writeConvertedDir } from './recorded/convertedFixtures.js';
 

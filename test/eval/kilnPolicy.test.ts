@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GenerateOptions } from '../../src/model/generate.js';
 import { KilnPolicy, cutAtStop, type GenerativeModel, type TextTokenizer } from '../../src/eval/policies/kiln.js';
-import type { PolicyRequest } from '../../src/eval/policy.js';
+import type { PolicyRequest } from '../../src/eval/policies/policy.js';
 
 /** One "token" per character: enough to check lengths, batching and decoding. */
 const charTokenizer: TextTokenizer = {

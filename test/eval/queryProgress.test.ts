@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueryProgress } from '../../src/eval/queryProgress.js';
+import { QueryProgress } from '../../src/eval/cli/queryProgress.js';
 
 describe('QueryProgress', () => {
   it('prints a line per tenth of the way when not on a terminal', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { actionInputEnd, parseReact, renderReact } from '../../src/eval/react.js';
+import { actionInputEnd, parseReact, renderReact } from '../../src/eval/agent/react.js';
 
 // Field texts that cannot contain the next marker, so the rendered text reads back unambiguously.
 const field = fc.string({ maxLength: 40 }).filter((s) => !/Thought: |Action: |Action Input: /.test(s) && !s.includes('\n'));

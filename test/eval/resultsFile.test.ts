@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { forEachLine, ResultsStore, RESULTS_FILE } from '../../src/eval/results.js';
+import { forEachLine, ResultsStore, RESULTS_FILE } from '../../src/eval/report/results.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-results-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

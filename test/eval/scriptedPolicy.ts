@@ -4,7 +4,7 @@
  * quotes the observation. No model involved.
  */
 import { changeName, standardize, apiToFunction } from '../../src/toolbench/functions.js';
-import type { Policy, PolicyCompletion, PolicyRequest } from '../../src/eval/policy.js';
+import type { Policy, PolicyCompletion, PolicyRequest } from '../../src/eval/policies/policy.js';
 
 export class ScriptedPolicy implements Policy {
   readonly description = 'scripted test policy';

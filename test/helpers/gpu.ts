@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from 'vitest';
-import { Gpu } from '../../src/kernels/device.js';
+import { Gpu } from '../../src/kernels/runtime/device.js';
 
 /**
  * One device per test file: created before the file's tests, destroyed after them so the worker

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeModelDirectory } from '../../src/model/checkpoint.js';
-import { parseLlamaConfig } from '../../src/model/llamaConfig.js';
-import { llamaInitialValues, llamaParameterSpec } from '../../src/model/llamaParameters.js';
+import { writeModelDirectory } from '../../src/model/checkpoint/checkpoint.js';
+import { parseLlamaConfig } from '../../src/model/llama/llamaConfig.js';
+import { llamaInitialValues, llamaParameterSpec } from '../../src/model/llama/llamaParameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { repoRoot } from './shared.js';
 
 /**

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
-import { forceMemoryBoundShape } from '../../src/kernels/streaming.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { forceMemoryBoundShape } from '../../src/kernels/runtime/streaming.js';
 
 /**
- * The memory-bound kernels' layouts (src/kernels/streaming.ts): lavapipe's with subgroup
+ * The memory-bound kernels' layouts (src/kernels/runtime/streaming.ts): lavapipe's with subgroup
  * reductions, lavapipe's with workgroup-memory reductions (devices without `subgroups`), and the
  * GPU one. Each is forced in turn, so every variant runs wherever the tests run.
  */

@@ -8,8 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/bpeTrainer.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { renderConversation } from '../../src/toolbench/render.js';
 import { prepareSftData } from '../../src/train/data/prepare.js';
 import type { OverlongPolicy } from '../../src/train/data/overlong.js';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensorsTensors } from '../../src/model/safetensors.js';
+import { writeSafetensorsTensors } from '../../src/model/checkpoint/safetensors.js';
 import type { ToolLlamaConversation } from '../../src/toolbench/render.js';
 import { type TorchTensor, stateDictPickle, storedZip } from '../model/torchFixture.js';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionForward, attentionVariant, type AttentionVariant } from '../../src/kernels/attention.js';
-import { everyRowSeesAKey } from '../../src/kernels/attentionMasking.js';
-import type { Gpu } from '../../src/kernels/device.js';
+import { attentionBackward, attentionForward, attentionVariant, type AttentionVariant } from '../../src/kernels/attention/attention.js';
+import { everyRowSeesAKey } from '../../src/kernels/attention/masking.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
 import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';
@@ -239,7 +239,7 @@ describe('attention, scores in every memory-bound layout', () => {
 });
 
 // Up to 8 query rows the flash forward splits the keys across the lanes of a workgroup laid out as
-// the memory-bound kernels are (attentionFlash.ts, decodeWgsl), so it runs in each layout here.
+// the memory-bound kernels are (flashAttention.ts, decodeWgsl), so it runs in each layout here.
 describe('attention, flash with few query rows', () => {
   const few = fc
     .record({

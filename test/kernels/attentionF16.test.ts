@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { attentionBackward, attentionForward, type AttentionVariant } from '../../src/kernels/attention.js';
+import { attentionBackward, attentionForward, type AttentionVariant } from '../../src/kernels/attention/attention.js';
 import { f32ToF16 } from '../../src/kernels/casts.js';
-import type { Gpu } from '../../src/kernels/device.js';
-import { f32ToF16Bits } from '../../src/model/dtypes.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { f32ToF16Bits } from '../../src/model/checkpoint/dtypes.js';
 import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
-import { Params } from '../../src/kernels/params.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { Params } from '../../src/kernels/runtime/params.js';
 import { useGpu } from '../helpers/gpu.js';
 import { draws } from '../helpers/arbitraries.js';
 

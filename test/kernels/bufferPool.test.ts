@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../../src/kernels/buffers.js';
+import { BufferPool } from '../../src/kernels/runtime/buffers.js';
 import { useGpu } from '../helpers/gpu.js';
 
 const gpu = useGpu();

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crossEntropy } from '../../src/kernels/crossEntropy.js';
-import type { Gpu } from '../../src/kernels/device.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
 import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';

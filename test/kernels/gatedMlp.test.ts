@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
 import { gatedMlpBackward, gatedMlpForward } from '../../src/kernels/gatedMlp.js';
 import { dim, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { expandKvHeads, reduceKvHeads } from '../../src/kernels/kvHeads.js';
+import { expandKvHeads, reduceKvHeads } from '../../src/kernels/attention/kvHeads.js';
 import { dim, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { uploadF32, useGpu } from '../helpers/gpu.js';

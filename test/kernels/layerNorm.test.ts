@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { layerNormBackward, layerNormForward } from '../../src/kernels/layerNorm.js';
-import type { Gpu } from '../../src/kernels/device.js';
+import { layerNormBackward, layerNormForward } from '../../src/kernels/norms/layerNorm.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
 import { dim, draws, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';

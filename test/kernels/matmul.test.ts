@@ -1,13 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul.js';
+import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul/matmul.js';
 import { dim, draws, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 import { TOLERANCE } from '../helpers/tolerances.js';
 import { forEachMemoryBoundVariant } from '../helpers/variants.js';
 import { matmulRef } from '../reference/matmul.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtypes.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/model/checkpoint/dtypes.js';
 
 const gpu = useGpu();
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { add } from '../../src/kernels/elementwise.js';
-import { matmul } from '../../src/kernels/matmul.js';
-import { kernelKind } from '../../src/kernels/profiler.js';
+import { matmul } from '../../src/kernels/matmul/matmul.js';
+import { kernelKind } from '../../src/kernels/runtime/profiler.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';
 
 const gpu = useGpu();

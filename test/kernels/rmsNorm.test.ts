@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
-import { rmsNormBackward, rmsNormForward } from '../../src/kernels/rmsNorm.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { rmsNormBackward, rmsNormForward } from '../../src/kernels/norms/rmsNorm.js';
 import { dim, seededValues, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { centralDifference } from '../helpers/finiteDifference.js';

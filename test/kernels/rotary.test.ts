@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
-import { rotaryEmbedding } from '../../src/kernels/rotary.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { rotaryEmbedding } from '../../src/kernels/attention/rotary.js';
 import { dim, values } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { uploadF32, useGpu } from '../helpers/gpu.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/kernels/device.js';
-import { subgroupMatmulLanes, subgroupMatmulWgsl, SUBGROUP_MATMUL_LANES, SUBGROUP_TM } from '../../src/kernels/matmul.js';
-import { CPU_LAYOUT_LANES, memoryBoundShape } from '../../src/kernels/streaming.js';
-import { checkLanes, decideSubgroupWidth, measureSubgroupLanes, type ReportedSubgroups } from '../../src/kernels/subgroupWidth.js';
+import type { Gpu } from '../../src/kernels/runtime/device.js';
+import { subgroupMatmulLanes, subgroupMatmulWgsl, SUBGROUP_MATMUL_LANES, SUBGROUP_TM } from '../../src/kernels/matmul/matmul.js';
+import { CPU_LAYOUT_LANES, memoryBoundShape } from '../../src/kernels/runtime/streaming.js';
+import { checkLanes, decideSubgroupWidth, measureSubgroupLanes, type ReportedSubgroups } from '../../src/kernels/runtime/subgroupWidth.js';
 import { useGpu } from '../helpers/gpu.js';
 
 const gpu = useGpu();

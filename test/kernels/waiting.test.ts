@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { matmul } from '../../src/kernels/matmul.js';
-import { waitForDawn } from '../../src/kernels/waiting.js';
+import { matmul } from '../../src/kernels/matmul/matmul.js';
+import { waitForDawn } from '../../src/kernels/runtime/waiting.js';
 import { useGpu } from '../helpers/gpu.js';
 
 const gpu = useGpu();

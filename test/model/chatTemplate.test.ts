@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ChatMessage, encodeChat, renderChat } from '../../src/model/chatTemplate.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { type ChatMessage, encodeChat, renderChat } from '../../src/model/tokenizer/chatTemplate.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const dir = join(repoRoot, 'test', 'fixtures', 'golden-llama', 'chat');

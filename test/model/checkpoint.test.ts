@@ -2,17 +2,17 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { optConfig, readOptConfig, type OptConfig } from '../../src/model/config.js';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/model/dtypes.js';
+import { optConfig, readOptConfig, type OptConfig } from '../../src/model/opt/optConfig.js';
+import { f16BitsToF32, f32ToF16Bits } from '../../src/model/checkpoint/dtypes.js';
 import { elementCount } from '../../src/autograd/tensor.js';
 import { optParameterSpec } from '../../src/model/parameterSpec.js';
-import { readSafetensorsHeader, writeSafetensorsTensors } from '../../src/model/safetensors.js';
+import { readSafetensorsHeader, writeSafetensorsTensors } from '../../src/model/checkpoint/safetensors.js';
 import {
   canonicalTensorName,
   loadCheckpointTensors,
   saveCheckpoint,
   streamCheckpointTensors,
-} from '../../src/model/checkpoint.js';
+} from '../../src/model/checkpoint/checkpoint.js';
 import { writeTorchBin } from './torchFixture.js';
 import { repoRoot } from '../helpers/shared.js';
 

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configToJson, optConfig, parseOptConfig, readOptConfig } from '../../src/model/config.js';
+import { configToJson, optConfig, parseOptConfig, readOptConfig } from '../../src/model/opt/optConfig.js';
 import { elementCount } from '../../src/autograd/tensor.js';
 import { optParameterSpec } from '../../src/model/parameterSpec.js';
 

@@ -7,7 +7,7 @@ import {
   f16BitsToF32,
   f32ToBf16Bits,
   f32ToF16Bits,
-} from '../../src/model/dtypes.js';
+} from '../../src/model/checkpoint/dtypes.js';
 
 // References built independently of the code under test: f16 decoded by its definition, bf16 as
 // the top half of an f32 through DataView, and narrowing as "the nearest representable value,

@@ -6,9 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { optConfig } from '../../src/model/config.js';
+import { optConfig } from '../../src/model/opt/optConfig.js';
 import { KVCache } from '../../src/model/kvCache.js';
-import { OPTForCausalLM } from '../../src/model/opt.js';
+import { OPTForCausalLM } from '../../src/model/opt/opt.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu } from '../helpers/gpu.js';
 import { repoRoot } from '../helpers/shared.js';

@@ -2,8 +2,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { huggingFaceCacheSnapshot } from '../../src/model/hfCache.js';
-import { resolveModelFiles } from '../../src/model/hub.js';
+import { huggingFaceCacheSnapshot } from '../../src/model/checkpoint/hfCache.js';
+import { resolveModelFiles } from '../../src/model/checkpoint/hub.js';
 import { repoRoot } from '../helpers/shared.js';
 
 const home = mkdtempSync(join(tmpdir(), 'kiln-hf-home-'));

@@ -5,7 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveModelFiles, type DownloadProgress } from '../../src/model/hub.js';
+import { resolveModelFiles, type DownloadProgress } from '../../src/model/checkpoint/hub.js';
 
 /**
  * Two local servers in the hub's URL layout: `hub` answers `/<id>/resolve/<rev>/<file>`, directly

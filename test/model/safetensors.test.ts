@@ -3,14 +3,14 @@ import fc from 'fast-check';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32, bf16BitsToF32, type DType } from '../../src/model/dtypes.js';
+import { f32ToBf16Bits, f32ToF16Bits, f16BitsToF32, bf16BitsToF32, type DType } from '../../src/model/checkpoint/dtypes.js';
 import {
   readSafetensors,
   readSafetensorsHeader,
   writeSafetensors,
   writeSafetensorsTensors,
   type F32Tensor,
-} from '../../src/model/safetensors.js';
+} from '../../src/model/checkpoint/safetensors.js';
 import { repoRoot } from '../helpers/shared.js';
 
 let dir: string;

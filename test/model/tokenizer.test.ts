@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { byteToUnicode, toByteLevel } from '../../src/model/byteLevel.js';
-import { trainByteLevelBpe, type TrainedBpe } from '../../src/model/bpeTrainer.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { byteToUnicode, toByteLevel } from '../../src/model/tokenizer/byteLevel.js';
+import { trainByteLevelBpe, type TrainedBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 
 /** Deterministic pseudo-language: Zipf-ish words, punctuation, digits and some non-ASCII. */
 function corpus(sentences: number, seed = 1): string[] {

@@ -3,9 +3,9 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/dtypes.js';
-import { TorchBinReader, readTorchBin } from '../../src/model/torchBin.js';
-import { unpickleTorch } from '../../src/model/torchPickle.js';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/model/checkpoint/dtypes.js';
+import { TorchBinReader, readTorchBin } from '../../src/model/checkpoint/torchBin.js';
+import { unpickleTorch } from '../../src/model/checkpoint/torchPickle.js';
 import { PickleAssembler, stateDictPickle, storedZip, writeTorchArchive, writeTorchBin } from './torchFixture.js';
 
 let dir: string;

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { encodeFromF32 } from '../../src/model/dtypes.js';
+import { encodeFromF32 } from '../../src/model/checkpoint/dtypes.js';
 
 /** Emits pickle opcodes one call at a time. */
 export class PickleAssembler {

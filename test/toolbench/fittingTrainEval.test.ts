@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startConversation } from '../../src/eval/conversation.js';
+import { startConversation } from '../../src/eval/agent/conversation.js';
 import { parseFittingPolicy } from '../../src/toolbench/fitting.js';
 import { queryFunctions, toolListLines, type ToolQuery } from '../../src/toolbench/functions.js';
 import { parseJsonLossless } from '../../src/toolbench/jsonLossless.js';

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPTForCausalLM } from '../../src/model/opt.js';
+import { OPTForCausalLM } from '../../src/model/opt/opt.js';
 import { accumulateGradients, shiftedTargetCount } from '../../src/train/accumulation.js';
 import type { Batch } from '../../src/train/data/batches.js';
 import { useGpu } from '../helpers/gpu.js';

@@ -9,10 +9,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { OPTForCausalLM } from '../../src/model/opt.js';
-import { readSafetensors } from '../../src/model/safetensors.js';
-import { AdamW } from '../../src/train/adamw.js';
-import { GradClipper } from '../../src/train/clip.js';
+import { OPTForCausalLM } from '../../src/model/opt/opt.js';
+import { readSafetensors } from '../../src/model/checkpoint/safetensors.js';
+import { AdamW } from '../../src/train/optimizer/adamw.js';
+import { GradClipper } from '../../src/train/optimizer/clip.js';
 import { useGpu } from '../helpers/gpu.js';
 import { repoRoot } from '../helpers/shared.js';
 

@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type QueryResult, RESULTS_FILE } from '../../src/eval/results.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { type QueryResult, RESULTS_FILE } from '../../src/eval/report/results.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { listCheckpoints } from '../../src/train/checkpoints.js';
 import { readMetrics } from '../../src/train/metrics.js';
 import { repoRoot } from '../helpers/shared.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { learningRate, lrMultiplier, resolveWarmupSteps } from '../../src/train/schedule.js';
+import { learningRate, lrMultiplier, resolveWarmupSteps } from '../../src/train/optimizer/schedule.js';
 
 describe('learning-rate schedules (transformers formulas)', () => {
   it('linear with warmup: ramps from 0, peaks at warmup, reaches 0 at the end', () => {

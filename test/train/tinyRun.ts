@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/bpeTrainer.js';
-import { saveCheckpoint } from '../../src/model/checkpoint.js';
-import { optConfig } from '../../src/model/config.js';
+import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { saveCheckpoint } from '../../src/model/checkpoint/checkpoint.js';
+import { optConfig } from '../../src/model/opt/optConfig.js';
 import { optParameterSpec } from '../../src/model/parameterSpec.js';
 import { initialValues } from '../../src/model/parameters.js';
 import { SeededRandom } from '../../src/model/random.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { renderConversation, type ToolLlamaConversation } from '../../src/toolbench/render.js';
 
 const CITIES = ['Oslo', 'Lima', 'Pune', 'Kyiv', 'Riga', 'Doha', 'Baku', 'Suva', 'Apia', 'Male', 'Bern', 'Rome'];

@@ -7,9 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { OPTForCausalLM } from '../../src/model/opt.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
-import { AdamW } from '../../src/train/adamw.js';
+import { OPTForCausalLM } from '../../src/model/opt/opt.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
+import { AdamW } from '../../src/train/optimizer/adamw.js';
 import { listCheckpoints, PROMPT_TEMPLATE_FILE } from '../../src/train/checkpoints.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { explainOutOfMemory, train, TrainingStopped } from '../../src/train/trainer.js';

@@ -5,11 +5,11 @@
  * never recorded gets an error reply, so a policy that strays from the recording is visible in the
  * API-error counts.
  */
-import { readObservation } from '../observation.js';
-import type { RecordedAnswerSet } from '../recorded.js';
+import { readObservation } from '../agent/observation.js';
+import type { RecordedAnswerSet } from '../recorded/recordedAnswers.js';
 import { canonicalFunctionName } from '../recorded/functionNames.js';
 import { canonicalJson } from '../textSeededRandom.js';
-import { StatusCode } from '../trajectory.js';
+import { StatusCode } from '../agent/trajectory.js';
 import { parseToolInput, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
 
 export class ReplayEnvironment implements ToolEnvironment {

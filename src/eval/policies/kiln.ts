@@ -12,10 +12,10 @@
  * can stand in a scripted model.
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
-import { actionInputEnd } from '../react.js';
+import { actionInputEnd } from '../agent/react.js';
 import type { GenerateOptions } from '../../model/generate.js';
 import type { FittingPolicy } from '../../toolbench/fitting.js';
-import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
+import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from './policy.js';
 
 export interface TextTokenizer {
   encode(text: string): number[];
@@ -45,7 +45,7 @@ export interface KilnPolicyOptions {
   batchSize: number;
   /** Stop each step once its Action Input's JSON object is complete, instead of at `</s>`. */
   stopAfterActionInput?: boolean;
-  /** How a prompt becomes ids (a chat template, src/eval/chatPrompt.ts); default ToolLLaMA's text. */
+  /** How a prompt becomes ids (a chat template, src/eval/agent/chatPrompt.ts); default ToolLLaMA's text. */
   encodePrompt?: (messages: PolicyRequest['messages']) => number[];
   /** Stop strings beside KILN_STOP_STRINGS (a chat template's end-of-turn text). */
   extraStopStrings?: string[];

@@ -5,9 +5,9 @@
  * and the reply's text is parsed as ReAct. With `tools`, the functions are also offered as OpenAI
  * tools and a tool call in the reply is turned into the same ReAct text.
  */
-import { chatCompletion, type ChatEndpoint } from '../openaiChat.js';
-import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
-import { renderReact } from '../react.js';
+import { chatCompletion, type ChatEndpoint } from './openaiChat.js';
+import type { Policy, PolicyCompletion, PolicyRequest } from './policy.js';
+import { renderReact } from '../agent/react.js';
 
 export interface OpenAiPolicyOptions {
   endpoint: ChatEndpoint;

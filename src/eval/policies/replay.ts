@@ -4,9 +4,9 @@
  * `final_answer`, which is whole where the call's own arguments may have been cut. Together with
  * the replay environment it re-runs someone else's trajectories through kiln's loop and judges.
  */
-import type { Policy, PolicyCompletion, PolicyRequest } from '../policy.js';
-import type { RecordedAnswerSet } from '../recorded.js';
-import { renderReact } from '../react.js';
+import type { Policy, PolicyCompletion, PolicyRequest } from './policy.js';
+import type { RecordedAnswerSet } from '../recorded/recordedAnswers.js';
+import { renderReact } from '../agent/react.js';
 import { sameFunction } from '../recorded/functionNames.js';
 
 export class ReplayPolicy implements Policy {

@@ -6,7 +6,7 @@
  * that dict, cut to 100 characters. Both are read; what a cut took away is marked, never guessed.
  */
 import { readDictPrefix } from '../../toolbench/pythonLiteral.js';
-import type { RecordedAnswer, RecordedCall } from '../recorded.js';
+import type { RecordedAnswer, RecordedCall } from './recordedAnswers.js';
 
 /** Whether a parsed file is a converted-answer file: an object whose entries hold `answer`. */
 export function isConvertedAnswerFile(data: unknown): data is Record<string, unknown> {

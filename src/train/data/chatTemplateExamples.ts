@@ -9,8 +9,8 @@
  * An example longer than the context is dropped under either overlong policy (the observation and
  * function-list cuts of overlong.ts work on ToolLLaMA's text, not on a template's), and counted.
  */
-import { type ChatMessage, encodeChat } from '../../model/chatTemplate.js';
-import type { Tokenizer } from '../../model/tokenizer.js';
+import { type ChatMessage, encodeChat } from '../../model/tokenizer/chatTemplate.js';
+import type { Tokenizer } from '../../model/tokenizer/tokenizer.js';
 import type { LossOn, ToolLlamaConversation } from '../../toolbench/render.js';
 import type { FitOptions, FitOutcome } from './overlong.js';
 import { IGNORE_INDEX } from './tokenizeExample.js';

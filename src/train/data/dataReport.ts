@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { formatPreflight, type Preflight } from '../../toolbench/preflight.js';
 import type { LossOn } from '../../toolbench/render.js';
 import type { OverlongCounts, OverlongPolicy } from './overlong.js';
-import type { SourceForm } from './sources.js';
+import type { SourceForm } from './sources/sources.js';
 import type { BadRecord } from './validate.js';
 
 /** The data report as JSON, beside the checkpoints in the run's directory. */

@@ -1,6 +1,6 @@
 // The SFT data pipeline: sources → validation → tokenization → overlong policy → batches.
-export * from './sources.js';
-export * from './jsonStream.js';
+export * from './sources/sources.js';
+export * from './sources/jsonStream.js';
 export * from './validate.js';
 export * from './tokenizeExample.js';
 export * from './functionListText.js';

@@ -11,7 +11,7 @@
 import { EOS_TEXT } from '../../toolbench/render.js';
 
 /**
- * What the data pipeline needs from a tokenizer (src/model/tokenizer.ts implements it).
+ * What the data pipeline needs from a tokenizer (src/model/tokenizer/tokenizer.ts implements it).
  * `encodeWithOffsets` returns the plain encoding of the text, with NO special tokens added, and
  * for each id its `[start, end)` character range in the text.
  */

@@ -5,7 +5,7 @@
  */
 import { answerToConversations, type AnswerFile } from '../../toolbench/answerTree.js';
 import type { ConversationTurn, ToolLlamaConversation } from '../../toolbench/render.js';
-import { detectForm, readSourceRecords, type SourceForm, type SourceRecord } from './sources.js';
+import { detectForm, readSourceRecords, type SourceForm, type SourceRecord } from './sources/sources.js';
 
 export type OnBadRecord = 'skip' | 'fail';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runEvalCli, type CliIo } from '../../../src/eval/cli.js';
+import { runEvalCli, type CliIo } from '../../../src/eval/cli/cli.js';
 import { finishGate } from '../../../src/eval/judges/llm.js';
-import { pythonJsonDumps } from '../../../src/eval/observation.js';
-import type { ToolEvalAnswer } from '../../../src/eval/toolevalAnswer.js';
+import { pythonJsonDumps } from '../../../src/eval/agent/observation.js';
+import type { ToolEvalAnswer } from '../../../src/eval/recorded/toolevalAnswer.js';
 import { sendJson, startLocalServer } from '../localServer.js';
 import { OLD_FINISH_WORDING, writeConvertedDir } from '../recorded/convertedFixtures.js';
 

@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runEvalCli, type CliIo } from '../../../src/eval/cli.js';
+import { runEvalCli, type CliIo } from '../../../src/eval/cli/cli.js';
 import { loadQueries } from '../../../src/eval/queries.js';
-import { loadRecordedAnswers } from '../../../src/eval/recorded.js';
+import { loadRecordedAnswers } from '../../../src/eval/recorded/recordedAnswers.js';
 import { readToolMessage } from '../../../src/eval/recorded/convertedAnswer.js';
-import type { QueryResult } from '../../../src/eval/results.js';
+import type { QueryResult } from '../../../src/eval/report/results.js';
 import { pythonRepr } from '../../../src/toolbench/pythonRepr.js';
 import { OLD_FINISH_WORDING, OSLO, writeConvertedDir } from './convertedFixtures.js';
 
