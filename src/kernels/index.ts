@@ -4,7 +4,7 @@ export { type Binding, type Dispatch } from './runtime/commands.js';
 export { type KernelTime, kernelKind } from './runtime/profiler.js';
 export { Params, u32Params, grid1d } from './runtime/params.js';
 export * from './elementwise.js';
-export * from './matmul/matmul.js';
+export * from './matmul/index.js';
 export * from './norms/layerNorm.js';
 export * from './attention/attention.js';
 export * from './crossEntropy.js';
