@@ -17,9 +17,8 @@ export const gemvRows = (MT: number) => Math.max(1, 8 / MT);
  * MT rows of A: no reduction across lanes, so no subgroups or shared memory. lavapipe turns a
  * storage load into a loop over the lanes, so what counts is loads per weight: per step an
  * invocation issues R loads of B (a vec4 of f32, or 8 packed halves) and MT of A (the same address
- * in every lane). f16 weights come 8 halves per vec4<u32> load, the most weights per load;
- * splitting K across lanes, handing A around by subgroupBroadcast and vec4<f16> loads were tried
- * and were no faster (docs/lavapipe-speed.md, "Decoding: the gemv kernel"). B rows past N are
+ * in every lane). f16 weights come 8 halves per vec4<u32> load, the most weights per load (the
+ * alternatives tried: docs/lavapipe-speed.md, "Decoding: the gemv kernel"). B rows past N are
  * clamped (computed, not stored); A rows past M likewise.
  */
 export function gemvWgsl(s: { vec: boolean; f16: boolean }, MT: number, R: number, WG: number): string {
