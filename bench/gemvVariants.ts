@@ -9,7 +9,7 @@ import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } fro
 /**
  * `node dist/bench/gemvVariants.js ['N,K;N,K'] ['kind,R,WG,U;...']`: the small-M 'nt' matmul
  * (decoding: x·Wᵀ with W [N, K], M = 1) in variants side by side, validated then timed, in GB/s of
- * weight streaming (f16 rows count the f32 bytes). The library keeps 'rows' (src/kernels/matmul/matmul.ts,
+ * weight streaming (f16 rows count the f32 bytes). The library keeps 'rows' (src/kernels/matmul/gemv.ts,
  * gemvWgsl) with R = 8, reading f32 or packed f16. Variants:
  * - rows R WG U: each invocation owns R rows of W (WG apart) and walks them along K in vec4s (U
  *   steps unrolled); A's loads have addresses uniform across lanes; no reduction at all.
@@ -20,14 +20,7 @@ import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } fro
  * - bcast, bcastF16: as rows with WG = subgroup, A loaded once per subgroup and handed around by
  *   subgroupBroadcast.
  *
- * Measured on lavapipe (2 cores, subgroup 8, AVX-512; a shared machine, so compare the cpu-est
- * column: GFLOP/s per CPU-second x cores; GB/s of f32 = 2x it), N=4096 K=1024 / N=1024 K=4096 /
- * N=50272 K=512: the old tile kernel at M = 1: 1.5 / 1.6 / 1.6; rows R=4 WG=8: 5.8 / 5.4 / 5.8;
- * rows R=8: 5.6 / 6.1 / 5.6; rows R=16: 2.6 / 3.7 / 3.6 (spills, compiles ~0.6 s); split R=4:
- * 5.5 / 6.7 (wall) / 3.6; rowsF16 R=4: 7.0 / 6.8 / 4.8; rowsF16 R=8: 8.7 / 8.6 / 8.5; rowsH R=4:
- * 6.2 / - / 4.6 (vec4<f16> loads are as many as f32's); uni: 0.8; uniF16 WG=1: 3.5; bcast R=8:
- * 3.1 / 3.0 / 3.3 and bcastF16 R=8: 4.8 (compiling for up to 9 s). WG 16 or 32 instead of 8: no
- * better.
+ * The variants' measurements: docs/lavapipe-speed.md, "Decoding: the gemv kernel".
  */
 type Variant = { kind: 'rows' | 'split' | 'rowsF16' | 'rowsH' | 'uni' | 'uniF16' | 'bcast' | 'bcastF16'; R: number; WG: number; U: number };
 

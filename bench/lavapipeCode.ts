@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Gpu } from '../src/kernels/runtime/device.js';
-import { matmul, type MatmulLayout } from '../src/kernels/matmul/matmul.js';
+import { matmul, type MatmulLayout } from '../src/kernels/matmul/index.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { classify, hottestLoop, parseAsm, type Instruction } from './lavapipeAsm.js';
 

@@ -1,6 +1,6 @@
 import { create } from 'webgpu';
 import type { Gpu } from '../src/kernels/runtime/device.js';
-import { matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul/matmul.js';
+import { matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../src/kernels/matmul/index.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { f32ToF16Bits } from '../src/model/checkpoint/dtypes.js';
 import { matmulRef } from '../test/reference/matmul.js';

@@ -1,5 +1,5 @@
 import { Gpu } from '../src/kernels/runtime/device.js';
-import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulLanes, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul/matmul.js';
+import { matmul, SUBGROUP_CV, SUBGROUP_TM, subgroupMatmulGrid, subgroupMatmulLanes, subgroupMatmulWgsl, type MatmulLayout } from '../src/kernels/matmul/index.js';
 import { Params } from '../src/kernels/runtime/params.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { matmulRef } from '../test/reference/matmul.js';
@@ -10,14 +10,10 @@ import { benchKernel, formatTable, gpuTarget, relativeError, type BenchRow } fro
  * matmul side by side, each candidate validated and then timed in R interleaved rounds (the
  * machine is shared: medians, and read the cpu-est column). By default: the kernel in the given
  * layout against 'subgroup-nt' (a transposed copy into 'nt' first), which decides
- * RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN in src/kernels/matmul/matmul.ts. With --tiles: the kernel's tile
+ * RELAYOUT_NN_MIN_K and RELAYOUT_TN_MIN_MN in src/kernels/matmul/defaultVariant.ts. With --tiles: the kernel's tile
  * shapes (rows per lane TM, vec4 column groups per lane CV), kept as SUBGROUP_TM / SUBGROUP_CV.
  *
- * Tiles measured on lavapipe (2 cores, subgroup 8), nn 512x1024x1024: TM 32 CV 1: 43-49; TM 32
- * CV 2: 41; TM 64 CV 1: 41; TM 16 CV 1: 46; TM 16 CV 2: 38; TM 8 CV 1: 35 GFLOP/s per 2
- * CPU-seconds; nt 512x1024x1024: TM 32 CV 1: 51; TM 64 CV 1: 46; TM 32 CV 2: 43; TM 16 CV 2: 36.
- * With subgroup 16 (LP_NATIVE_VECTOR_WIDTH=512): TM 32 CV 1: 45; TM 16 CV 1: 40. Larger blocks
- * load fewer elements per FMA but spill more accumulators and compile for 15-60 s instead of 1-3 s.
+ * The tiles' and the copies' measurements: docs/lavapipe-speed.md.
  */
 const TILES: [number, number][] = [[8, 1], [16, 1], [32, 1], [16, 2], [32, 2], [64, 1]];
 

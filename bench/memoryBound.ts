@@ -1,7 +1,7 @@
 import type { Gpu } from '../src/kernels/runtime/device.js';
 import { add, dropout, dropoutBackward, reluBackward, scale } from '../src/kernels/elementwise.js';
 import { embeddingBackward, embeddingForward } from '../src/kernels/embedding.js';
-import { biasGrad } from '../src/kernels/matmul/matmul.js';
+import { biasGrad } from '../src/kernels/matmul/biasGrad.js';
 import { sumOfSquares } from '../src/kernels/reductions.js';
 import { seededValues } from '../test/helpers/arbitraries.js';
 import { dropoutReference } from '../test/reference/dropout.js';

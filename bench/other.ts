@@ -11,12 +11,10 @@ import { copyBench } from './runtime.js';
  * table keeps every run; read medians: the machine is shared, and while others load it, the
  * cpu-est GB/s column, which wall-clock contention barely moves; "of copy" is each memory-bound row
  * over the fastest copy of the run). With --baseline, DIR holds an older
- * build of attention.js, layerNorm.js, crossEntropy.js and adamw.js, timed back to back with the
- * library's, shape by shape. A baseline from the last commit:
+ * build of src/kernels (attention/attention.js, norms/layerNorm.js, crossEntropy.js and adamw.js),
+ * timed back to back with the library's, shape by shape. A baseline from the last commit:
  *
- *   mkdir -p dist/.baseline/src/kernels
- *   for f in attention layerNorm crossEntropy adamw; do git show HEAD:src/kernels/$f.ts > dist/.baseline/src/kernels/$f.ts; done
- *   cp src/kernels/{device,params,slices,buffers,commands,pipelines,waiting,streaming}.ts dist/.baseline/src/kernels/
+ *   mkdir -p dist/.baseline && git archive HEAD src/kernels | tar -x -C dist/.baseline
  *   echo '{"extends":"../../tsconfig.json","compilerOptions":{"rootDir":".","outDir":"js"},"include":["src"]}' > dist/.baseline/tsconfig.json
  *   npx tsc -p dist/.baseline/tsconfig.json && npm run build
  *   node dist/bench/other.js --baseline dist/.baseline/js/src/kernels --only 'layerNorm|crossEntropy' --reps 3
@@ -29,7 +27,7 @@ const sets: [string, OtherKernels][] = [];
 const baseline = arg('--baseline');
 if (baseline) {
   const load = (f: string) => import(pathToFileURL(resolve(baseline, `${f}.js`)).href);
-  const [att, ln, ce, ad] = await Promise.all(['attention', 'layerNorm', 'crossEntropy', 'adamw'].map(load));
+  const [att, ln, ce, ad] = await Promise.all(['attention/attention', 'norms/layerNorm', 'crossEntropy', 'adamw'].map(load));
   sets.push(['before', { ...att, ...ln, ...ce, ...ad } as OtherKernels]);
 }
 sets.push([baseline ? 'after' : '', libraryKernels]);

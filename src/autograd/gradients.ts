@@ -11,7 +11,7 @@ import { crossEntropy } from '../kernels/crossEntropy.js';
 import { accumulate, dropoutBackward, fill, reluBackward } from '../kernels/elementwise.js';
 import { embeddingBackward } from '../kernels/embedding.js';
 import { layerNormBackward } from '../kernels/norms/layerNorm.js';
-import { biasGrad, matmul } from '../kernels/matmul/matmul.js';
+import { biasGrad, matmul } from '../kernels/matmul/index.js';
 import { decoderGradients } from './decoderGradients.js';
 import type { GradTarget, GradientTable, Tape } from './tape.js';
 import { Tensor } from './tensor.js';

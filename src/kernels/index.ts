@@ -1,12 +1,10 @@
-export { Gpu, type GpuOptions, type GpuFeatures, type GpuLimits, type AdapterSummary } from './runtime/device.js';
-export { BufferPool } from './runtime/buffers.js';
-export { type Binding, type Dispatch } from './runtime/commands.js';
-export { type KernelTime, kernelKind } from './runtime/profiler.js';
-export { Params, u32Params, grid1d } from './runtime/params.js';
+// The bottom layer: WGSL kernels and the WebGPU runtime they run on, one folder per component with
+// several files (runtime, matmul, attention, norms) and one file per single-kernel family.
+export * from './runtime/index.js';
 export * from './elementwise.js';
-export * from './matmul/matmul.js';
-export * from './norms/layerNorm.js';
-export * from './attention/attention.js';
+export * from './matmul/index.js';
+export * from './norms/index.js';
+export * from './attention/index.js';
 export * from './crossEntropy.js';
 export * from './embedding.js';
 export * from './reductions.js';

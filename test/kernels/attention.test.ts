@@ -239,7 +239,7 @@ describe('attention, scores in every memory-bound layout', () => {
 });
 
 // Up to 8 query rows the flash forward splits the keys across the lanes of a workgroup laid out as
-// the memory-bound kernels are (flashAttention.ts, decodeWgsl), so it runs in each layout here.
+// the memory-bound kernels are (flashAttentionForward.ts, decodeWgsl), so it runs in each layout here.
 describe('attention, flash with few query rows', () => {
   const few = fc
     .record({

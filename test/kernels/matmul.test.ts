@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul/matmul.js';
+import { biasGrad, matmul, subgroupMatmulLanes, type MatmulLayout, type MatmulVariant } from '../../src/kernels/matmul/index.js';
 import { dim, draws, seededValues } from '../helpers/arbitraries.js';
 import { expectClose } from '../helpers/compare.js';
 import { useGpu, uploadF32 } from '../helpers/gpu.js';

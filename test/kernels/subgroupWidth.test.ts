@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/kernels/runtime/device.js';
-import { subgroupMatmulLanes, subgroupMatmulWgsl, SUBGROUP_MATMUL_LANES, SUBGROUP_TM } from '../../src/kernels/matmul/matmul.js';
+import { subgroupMatmulLanes, subgroupMatmulWgsl, SUBGROUP_MATMUL_LANES, SUBGROUP_TM } from '../../src/kernels/matmul/index.js';
 import { CPU_LAYOUT_LANES, memoryBoundShape } from '../../src/kernels/runtime/streaming.js';
 import { checkLanes, decideSubgroupWidth, measureSubgroupLanes, type ReportedSubgroups } from '../../src/kernels/runtime/subgroupWidth.js';
 import { useGpu } from '../helpers/gpu.js';

@@ -1,22 +1,23 @@
 import type { Gpu } from '../runtime/device.js';
-import { flashAttentionBackward, flashAttentionForward } from './flashAttention.js';
+import { flashAttentionBackward } from './flashAttentionBackward.js';
+import { flashAttentionForward } from './flashAttentionForward.js';
 import type { AttentionInputs, AttentionVariant } from './masking.js';
 import { scoreHeadsPerChunk, scoresAttentionBackward, scoresAttentionForward } from './scoreMatrixAttention.js';
 
 export type { AttentionInputs, AttentionVariant } from './masking.js';
 
 // Causal multi-head attention, HF eager OPT's masking (attention/masking.ts), in two variants:
-// 'flash' (flashAttention.ts) never forms the scores; 'scores' (scoreMatrixAttention.ts) runs batched
-// matmuls over score matrices of a chunk of heads at a time. On lavapipe at OPT-350m's training
-// shape (B=1, NH=16, T=512, HS=64) 'scores' is several times faster in both passes (bench/other.ts
-// --only attention); 'flash' serves decoding from a KV cache (Tq < Tk: one or a few query rows,
+// 'flash' (flashAttentionForward.ts, flashAttentionBackward.ts) never forms the scores; 'scores'
+// (scoreMatrixAttention.ts) runs batched matmuls over score matrices of a chunk of heads at a time.
+// On lavapipe at OPT-350m's training shape 'scores' is several times faster in both passes, so
+// training runs it; 'flash' serves decoding from a KV cache (Tq < Tk: one or a few query rows,
 // where a matmul would be mostly padding) and sequences so long that one head's scores overflow
 // the scratch budget.
 
-// Up to 8 query rows the flash forward splits the keys across its lanes (flashAttention.ts) and
-// beats the scores' extra dispatches (B=1, NH=16, HS=64, T=8, wall time: 0.32 against 1.13 ms;
-// B=3: 0.65 against 1.27). From 9 rows flash gives each workgroup 64 query rows; there 'scores'
-// wins from B=3 on (1.45 against 1.97 ms) and loses a little at B=1 (1.07 against 0.75).
+// Up to 8 query rows the flash forward splits the keys across its lanes (flashAttentionForward.ts)
+// and beats the scores' extra dispatches; from 9 rows flash gives each workgroup 64 query rows and
+// 'scores' wins but at batch 1 (both choices' measurements: docs/lavapipe-speed.md, "Attention:
+// which variant runs").
 const MIN_SCORES_ROWS = 9;
 
 /**

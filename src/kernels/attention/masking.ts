@@ -1,7 +1,7 @@
 import type { Gpu } from '../runtime/device.js';
 
-// What both attention variants (flashAttention.ts, scoreMatrixAttention.ts) share: the inputs, and how
-// hidden scores behave.
+// What both attention variants ('flash': flashAttentionForward.ts, flashAttentionBackward.ts;
+// 'scores': scoreMatrixAttention.ts) share: the inputs, and how hidden scores behave.
 //
 // Masking follows Hugging Face's eager OPT exactly: a hidden score (causal, a padding key, a key
 // of another packed segment) becomes f32's lowest value (not -inf), so a query row that sees no

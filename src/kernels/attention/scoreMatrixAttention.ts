@@ -1,5 +1,5 @@
 import type { Gpu } from '../runtime/device.js';
-import { attentionRowDot } from './flashAttention.js';
+import { attentionRowDot } from './flashAttentionBackward.js';
 import { BLIND, HAS_MASK, HAS_SEG, LOWEST, maskFlags, optionalBindings, type AttentionInputs } from './masking.js';
 import { fromHeads, padded, toHeads, type HeadSlice } from './headLayout.js';
 import { matmul } from '../matmul/matmul.js';
@@ -29,8 +29,8 @@ const SCORE_BUDGET = 64 * 1024 * 1024;
 const ROWS = 64;
 /**
  * Most query blocks for causal skipping: more skip more of the scores but make more, smaller
- * matmuls. Measured at B=1, NH=16, T=512, HS=64 (CPU ms, forward/backward): one block 84/175,
- * 4 blocks 57/135, 8 (of 64 rows, the smallest) 58/133.
+ * matmuls; 8 (of 64 rows, the smallest) ran as fast as 4 and far faster than one
+ * (docs/lavapipe-speed.md, "Attention: which variant runs").
  */
 const MAX_BLOCKS = 8;
 /** Keys whose mask and segment are staged in workgroup memory at a time. */

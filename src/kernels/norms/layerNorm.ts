@@ -9,8 +9,8 @@ import { laneReduceWgsl, memoryBoundShape, shapeKey, subgroupsDirective, type Me
 // what sets the time is accesses per element: x is read twice (statistics, then output) and y
 // written once, while gamma and beta are read once per column for all ROWS rows. The last
 // workgroup's rows past the end re-read the last row and store nothing. Four rows, not eight:
-// eight halve the gamma and partial-sum traffic, but the backward measured 30% slower on lavapipe
-// (eight rows' values no longer fit in registers).
+// eight halve the gamma and partial-sum traffic, but the backward ran slower on lavapipe, eight
+// rows' values no longer fitting in registers (docs/lavapipe-speed.md, "Memory-bound kernels").
 const ROWS = 4;
 const K = Array.from({ length: ROWS }, (_, k) => k);
 const G = Array.from({ length: ROWS / 4 }, (_, g) => g);

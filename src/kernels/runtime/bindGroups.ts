@@ -16,9 +16,9 @@ export interface BindGroupCacheOptions {
 }
 
 /**
- * Bind groups kept for reuse. Dawn's Node bindings take 20-25 µs to create one (measured on
- * lavapipe, against ~2.5 µs to record the dispatch that uses it): more than a small kernel runs,
- * and most of what recording a dispatch costs. Training and decoding steps record the same
+ * Bind groups kept for reuse. Creating one through Dawn's Node bindings costs several times what
+ * recording the dispatch that uses it does, and more than a small kernel runs (docs/lavapipe-speed.md,
+ * "Dispatch costs"). Training and decoding steps record the same
  * dispatches on the same pooled buffers over and over, so a group is looked up by its pipeline,
  * its buffer slices and its uniform parameters.
  *

@@ -63,8 +63,7 @@ export interface GpuOptions {
 // lavapipe (llvmpipe) checks every storage access against its binding in the shader code it
 // generates, with or without Dawn's robustness: stores past a binding are dropped and loads there
 // read 0 (the runtime test holds the driver to that). Dawn's robustness on top only costs time:
-// without it the subgroup matmuls ran 15% faster in 'nn' and 'nt' (512x1024x1024: 48-50 against
-// 57-58 GFLOP/s over six alternating rounds in one process; bench:kernels' robustness rows).
+// the subgroup matmuls ran faster without it (docs/lavapipe-speed.md, "Dawn's robustness").
 const DRIVER_CHECKS_BOUNDS = /llvmpipe/i;
 const NO_ROBUSTNESS = 'enable-dawn-features=disable_robustness';
 
@@ -100,6 +99,23 @@ function installGlobals(): void {
 function envFlag(name: string): boolean {
   const v = process.env[name];
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** The adapter, and whether its device gets Dawn's robustness (wanted: true, false, or undefined to decide). */
+async function requestAdapter(flags: string[], request: GPURequestAdapterOptions, robustnessWanted?: boolean): Promise<{ adapter: GPUAdapter | null; robustness: boolean }> {
+  // Dawn takes toggles per instance, so a device without robustness comes from an instance of its
+  // own. That one is asked first unless robustness was asked for: on lavapipe, the usual case,
+  // one instance is made, not two (each prints Dawn's warnings about lavapipe's limits).
+  let adapter: GPUAdapter | null = null;
+  let robustness = true;
+  if (robustnessWanted !== true) {
+    adapter = await dawnInstance([...flags, NO_ROBUSTNESS]).requestAdapter(request);
+    // Unless told otherwise, only a driver that checks bounds itself goes without.
+    if (adapter && robustnessWanted === undefined && !DRIVER_CHECKS_BOUNDS.test(adapter.info.description)) adapter = null;
+    robustness = adapter === null;
+  }
+  adapter ??= await dawnInstance(flags).requestAdapter(request);
+  return { adapter, robustness };
 }
 
 /**
@@ -158,18 +174,7 @@ export class Gpu {
     if (adapterName) flags.push(`adapter=${adapterName}`);
     const request = { powerPreference: opts.powerPreference ?? 'high-performance' } as const;
     const robustnessWanted = opts.robustness ?? (process.env.KILN_ROBUSTNESS ? envFlag('KILN_ROBUSTNESS') : undefined);
-    // Dawn takes toggles per instance, so a device without robustness comes from an instance of its
-    // own. That one is asked first unless robustness was asked for: on lavapipe, the usual case,
-    // one instance is made, not two (each prints Dawn's warnings about lavapipe's limits).
-    let adapter: GPUAdapter | null = null;
-    let robustness = true;
-    if (robustnessWanted !== true) {
-      adapter = await dawnInstance([...flags, NO_ROBUSTNESS]).requestAdapter(request);
-      // Unless told otherwise, only a driver that checks bounds itself goes without.
-      if (adapter && robustnessWanted === undefined && !DRIVER_CHECKS_BOUNDS.test(adapter.info.description)) adapter = null;
-      robustness = adapter === null;
-    }
-    adapter ??= await dawnInstance(flags).requestAdapter(request);
+    const { adapter, robustness } = await requestAdapter(flags, request, robustnessWanted);
     if (!adapter) {
       throw new Error(
         'kiln: no WebGPU adapter found. Install a Vulkan/Metal/D3D12 GPU driver, or on Debian run ' +
@@ -198,16 +203,8 @@ export class Gpu {
     const requiredFeatures = wanted.filter((f) => adapter.features.has(f));
     const requiredLimits: Record<string, number> = {};
     for (const key of [
-      'maxBufferSize',
-      'maxStorageBufferBindingSize',
-      'maxComputeWorkgroupStorageSize',
-      'maxComputeInvocationsPerWorkgroup',
-      'maxComputeWorkgroupSizeX',
-      'maxComputeWorkgroupSizeY',
-      'maxComputeWorkgroupSizeZ',
-      'maxComputeWorkgroupsPerDimension',
-      'maxStorageBuffersPerShaderStage',
-      'maxBindGroups',
+      'maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX',
+      'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension', 'maxStorageBuffersPerShaderStage', 'maxBindGroups',
     ] as const) {
       requiredLimits[key] = adapter.limits[key];
     }

@@ -9,16 +9,14 @@ import { checkLanes } from './subgroupWidth.js';
  * one after another, each striding through memory with gaps (what the others will read), which
  * defeats the CPU's prefetchers, and barriers switch coroutines. Each storage access at
  * lane-varying addresses is a loop over the lanes with a bounds check per component, so the time
- * is the number of accesses, not the bytes. Measured on a 2-core AVX2 host (copy kernels, 64 MiB,
- * copyBufferToBuffer at 16.8 GB/s): 256 lanes × 1 vec4 per workgroup ran at 4 GB/s, 64 lanes × 64
- * vec4s at 1.4, one subgroup of 8 lanes walking 1024 contiguous vec4s at 7.5-10.6. A discrete GPU
- * wants the opposite: wide workgroups, one element per lane, many workgroups.
+ * is the number of accesses, not the bytes: one subgroup walking long contiguous chunks copied
+ * about twice as fast as a wide workgroup. A discrete GPU wants the opposite: wide workgroups, one
+ * element per lane, many workgroups.
  *
- * The ceiling on lavapipe is a shader that reads and writes each element once: `scale` ran at
- * 60-75% of copyBufferToBuffer on 64 MiB but 42-50% on the 2 MiB a training step's tensors have,
- * where a dispatch's fixed cost (34-53 µs on a 4-float kernel, the 'dispatch' row) weighs
- * (npm run bench:kernels, the 'scale (a WGSL copy)' rows). A kernel with more accesses per element
- * sits below that in proportion (docs/lavapipe-speed.md).
+ * The ceiling on lavapipe is a shader that reads and writes each element once (`scale`), lower on
+ * a training step's small tensors, where a dispatch's fixed cost weighs; a kernel with more
+ * accesses per element sits below it in proportion (the measurements: docs/lavapipe-speed.md,
+ * "Memory-bound kernels").
  */
 export interface MemoryBoundShape {
   /** 'cpu': lavapipe's shape (one subgroup per workgroup, long contiguous chunks); 'gpu': wide workgroups. */

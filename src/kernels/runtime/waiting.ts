@@ -36,12 +36,12 @@ function throttledSetImmediate(this: unknown, callback: (...args: unknown[]) => 
  * by calling `ProcessEvents` from a `setImmediate` callback that re-arms itself, looking up the
  * global `setImmediate` on each tick: while a promise is pending, Node's event loop never blocks
  * and the main thread burns a whole core. On a 2-core machine running lavapipe, whose shader
- * threads need both cores, that halved every kernel's throughput (measured: one 512x1024x1024
- * matmul per wait, 25 GFLOP/s awaiting at once against 44-46 with this throttle).
+ * threads need both cores, that halved every kernel's throughput (docs/lavapipe-speed.md,
+ * "Waiting for the GPU").
  *
  * So while a throttled wait is pending, the global `setImmediate` is swapped for one that, after
  * the first SPIN_MS, sleeps before passing Dawn's tick on (Atomics.wait: setTimeout cannot sleep
- * less than a millisecond, which cost tiny decoding steps ~10%). Ticks of other code pass through
+ * less than a millisecond, which slowed tiny decoding steps). Ticks of other code pass through
  * unchanged. Nested and concurrent waits share the swap; the last one restores
  * Node's function (unless something else replaced it meanwhile, which then stays).
  *
