@@ -1,8 +1,8 @@
 /**
  * The LLM judge's prompts, read from a file the user points to (kiln ships none): either a JSON
- * file shaped like shared/toolbench/prompts/tooleval_judge_prompts.json (`{<evaluator>: {prompts,
- * functions, completions_kwargs}}`), or a ToolEval `template.txt` of
- * `<function><name>…</name><description>…</description></function>` blocks.
+ * file of ToolEval's evaluators (`{<evaluator>: {prompts, functions, completions_kwargs}}`), or a
+ * ToolEval `template.txt` of `<function><name>…</name><description>…</description></function>`
+ * blocks (both described in docs/toolbench-formats.md §f).
  */
 import { readFileSync } from 'node:fs';
 
