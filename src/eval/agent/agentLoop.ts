@@ -14,7 +14,7 @@ import type { ToolLlamaMessage } from '../../toolbench/render.js';
 import type { PolicyBatcher } from '../policies/policyBatcher.js';
 import { parseReact, renderReact } from './react.js';
 import { startConversation } from './conversation.js';
-import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from './trajectory.js';
+import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from '../trajectory.js';
 
 /** ToolBench's `single_chain_max_step` = 12 nodes, at 3 nodes per ToolLLaMA step. */
 export const DEFAULT_MAX_STEPS = 4;

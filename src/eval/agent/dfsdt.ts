@@ -12,7 +12,7 @@ import type { ToolFunction } from '../../toolbench/functions.js';
 import { modelStep, stepMessages, type AgentSettings, type QueryTask } from './agentLoop.js';
 import { startConversation } from './conversation.js';
 import type { ToolLlamaMessage } from '../../toolbench/render.js';
-import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from './trajectory.js';
+import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from '../trajectory.js';
 
 export const DEFAULT_BEAM = 2;
 export const DEFAULT_MAX_LLM_CALLS = 200;
