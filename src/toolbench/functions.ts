@@ -1,8 +1,8 @@
 /**
  * ToolBench's API → function conversion (docs/toolbench-formats.md §b), the `{tool_list}` text, and how a called
  * name is resolved to a function. The rules are ToolBench's (OpenBMB/ToolBench commit d56fdd8,
- * `toolbench/utils.py` and `rapidapi.py`), restated in docs/toolbench-formats.md; the golden cases are in
- * shared/toolbench/prompts/examples/.
+ * `toolbench/utils.py` and `rapidapi.py`), restated in docs/toolbench-formats.md; test/toolbench/functions.test.ts
+ * checks them against ToolBench's own prompt examples when the ToolBench data is present.
  */
 
 /** One parameter of an API entry: exactly `name, type, description, default` in ToolBench's data. */

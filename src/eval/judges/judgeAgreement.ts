@@ -2,7 +2,7 @@
  * How well the rule judge agrees with ToolEval on recorded answers that ToolEval labelled. The
  * layout is `<sample>/model_predictions_converted/<run>/<group>.json` beside
  * `<sample>/pass_rate_results/<run>/<group>_<run>.json`, as StableToolBench's `data_example`
- * (shared/toolbench/eval-sample/stabletoolbench) and ToolBench's `eval_pass_rate.py` both write it.
+ * and ToolBench's `eval_pass_rate.py` both write it.
  * The label files differ: StableToolBench keeps `is_solved` as `{<judge run>: label}`, ToolBench
  * as one label string per query (the last judge run's). Reports each query, the agreement with
  * ToolEval's majority label, Cohen's κ over the three labels, and both SoPR-style scores.

@@ -1,6 +1,6 @@
 /**
  * The LLM judge's prompts, read from a file the user points to (kiln ships none): either a JSON
- * file shaped like shared/toolbench/prompts/tooleval_judge_prompts.json (`{<evaluator>: {prompts,
+ * file shaped like ToolEval's `tooleval_judge_prompts.json` (`{<evaluator>: {prompts,
  * functions, completions_kwargs}}`), or a ToolEval `template.txt` of
  * `<function><name>…</name><description>…</description></function>` blocks.
  */
