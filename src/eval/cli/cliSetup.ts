@@ -63,7 +63,7 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
   const source = str(args, 'model');
   if (!source) throw new UsageError('--policy kiln needs --model <dir|hub id>');
   // Loaded only when needed: the model layer pulls in WebGPU, which the other policies do not need.
-  const modelModule = '../model/index.js';
+  const modelModule = '../../model/index.js';
   let mod: {
     AutoModelForCausalLM?: { fromPretrained(p: string): Promise<GenerativeModel & { config?: Record<string, unknown>; modelType?: string }> };
     Tokenizer?: { fromPretrained(p: string): Promise<TextTokenizer> };
