@@ -30,7 +30,7 @@ import { loadTrainingData, readRunInputs, type RunInputs } from './run/runInputs
 import { RunTally } from './run/runTally.js';
 import { saveRunCheckpoint } from './run/saveRun.js';
 import { StepBatches } from './run/stepBatches.js';
-import { formatSummary, type TrainSummary } from './run/summary.js';
+import { formatSummary, summarizeRun, type TrainSummary } from './run/summary.js';
 import { checkResumeMatches, describePlan, planTraining, trainerStateAt, type TrainingPlan } from './run/trainingPlan.js';
 
 export { explainOutOfMemory } from './run/outOfMemory.js';
@@ -84,15 +84,7 @@ async function trainModel(model: AnyCausalLM, tokenizer: Tokenizer, options: Tra
     progress.finish();
     optimization.release();
   }
-  const summary: TrainSummary = {
-    steps: tally.step,
-    totalSteps: plan.totalSteps,
-    losses: metrics.all().map((m) => m.loss),
-    checkpoint: tally.lastSaved!,
-    elapsedSeconds: tally.elapsedSeconds(),
-    tokensPerSecond: tally.tokensThisRun / Math.max(1e-9, tally.elapsedThisRun()),
-    peakGpuBytes: gpu.pool.stats().peakBytes,
-  };
+  const summary = summarizeRun(tally, plan.totalSteps, metrics.all(), gpu.pool.stats().peakBytes);
   log(formatSummary(summary, options));
   return summary;
 }

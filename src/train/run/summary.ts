@@ -1,7 +1,9 @@
 /** What a finished run reports: steps, the loss at its start and end, time, memory, and where its outputs lie. */
 import { join } from 'node:path';
+import type { StepMetrics } from '../metrics.js';
 import type { TrainOptions } from '../options.js';
 import { formatDuration } from '../progress.js';
+import type { RunTally } from './runTally.js';
 
 export interface TrainSummary {
   steps: number;
@@ -11,6 +13,19 @@ export interface TrainSummary {
   elapsedSeconds: number;
   tokensPerSecond: number;
   peakGpuBytes: number;
+}
+
+/** The summary of a run that has done `tally.step` of `totalSteps` steps, with `metrics` logged since step 1. */
+export function summarizeRun(tally: RunTally, totalSteps: number, metrics: readonly StepMetrics[], peakGpuBytes: number): TrainSummary {
+  return {
+    steps: tally.step,
+    totalSteps,
+    losses: metrics.map((m) => m.loss),
+    checkpoint: tally.lastSaved!,
+    elapsedSeconds: tally.elapsedSeconds(),
+    tokensPerSecond: tally.tokensThisRun / Math.max(1e-9, tally.elapsedThisRun()),
+    peakGpuBytes,
+  };
 }
 
 function mean(xs: readonly number[]): number {
