@@ -14,7 +14,7 @@ import { PolicyBatcher } from './policies/policyBatcher.js';
 import type { QueryProgress } from './cli/queryProgress.js';
 import type { EvalQuery } from './queries.js';
 import type { QueryResult, ResultsStore } from './report/results.js';
-import type { Trajectory } from './agent/trajectory.js';
+import type { Trajectory } from './trajectory.js';
 
 export interface EvalRunOptions {
   queries: EvalQuery[];

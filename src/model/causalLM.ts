@@ -276,7 +276,7 @@ function generationMask(gpu: Gpu, mask: Int32Array, B: number, kvRows: number): 
 }
 
 /** Drops the caller's reference to `old` and returns `next` (the op that read `old` has run). */
-export function replace(old: Tensor, next: Tensor): Tensor {
+export function releaseAndReturn(old: Tensor, next: Tensor): Tensor {
   old.release();
   return next;
 }

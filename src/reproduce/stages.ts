@@ -37,7 +37,7 @@ export interface StageContext {
 
 export const TEMPLATE_FILE = 'prompt_template.txt';
 export const PREFLIGHT_FILE = 'preflight.txt';
-export const RESULTS_FILE = 'results.md';
+export const RESULTS_TABLE_FILE = 'results.md';
 const EVAL_NEW_TOKENS = 256;
 // --preset paper's batch (options.ts PAPER_PRESET), split by --grad-accum.
 const PAPER_BATCH = PAPER_PRESET.batchSize!;
@@ -141,7 +141,7 @@ export function tableStage(c: StageContext, checkpoint: string, evalDir: string)
     preflight: readFileSync(join(c.o.out, PREFLIGHT_FILE), 'utf8'),
     evalReport: readFileSync(join(evalDir, 'report.md'), 'utf8'),
   });
-  const path = join(c.o.out, RESULTS_FILE);
+  const path = join(c.o.out, RESULTS_TABLE_FILE);
   writeFileAtomic(path, markdown);
   return path;
 }

@@ -6,11 +6,11 @@
  */
 import type { ToolFunction } from './functions.js';
 import { pythonRepr } from './pythonRepr.js';
-import type { ConversationTurn, ToolLlamaConversation } from './render.js';
+import type { ConversationTurn, ToolLlamaConversation, ToolLlamaRole } from './render.js';
 
 /** An OpenAI-0613 style message as stored in `train_messages`. */
 export interface TrainMessage {
-  role: 'system' | 'user' | 'assistant' | 'function';
+  role: ToolLlamaRole;
   content: string | null;
   function_call?: { name: string; arguments: string } | null;
   /** Function messages carry the called name. */

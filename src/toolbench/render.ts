@@ -5,7 +5,7 @@
 
 /** One turn of a ToolLLaMA conversation. */
 export interface ConversationTurn {
-  from: 'system' | 'user' | 'function' | 'assistant';
+  from: ToolLlamaRole;
   value: string;
 }
 
@@ -88,9 +88,18 @@ export function renderConversation(
   }
 }
 
-export interface ChatMessage {
-  role: 'system' | 'user' | 'assistant' | 'function';
+/** The roles of ToolLLaMA's conversations (OpenAI-0613's roles, as ToolBench stores them). */
+export type ToolLlamaRole = 'system' | 'user' | 'assistant' | 'function';
+
+/**
+ * One message of a ToolLLaMA conversation as the agent holds it at inference (a chat template's
+ * own message, with open roles and fields, is the model layer's ChatMessage).
+ */
+export interface ToolLlamaMessage {
+  role: ToolLlamaRole;
   content: string;
+  /** For `function` messages: the function that was called. */
+  name?: string;
 }
 
 /**
@@ -109,7 +118,7 @@ const HANDOVER: Record<InferenceHandover, string> = { toolbench: 'Assistant:\n',
  * continues with the Thought/Action/Action Input text up to EOS. A system message is used as
  * given: pass the full ToolLLaMA system prompt (with its function list).
  */
-export function renderInferencePrompt(messages: readonly ChatMessage[], handover: InferenceHandover = 'toolbench'): string {
+export function renderInferencePrompt(messages: readonly ToolLlamaMessage[], handover: InferenceHandover = 'toolbench'): string {
   let text = '';
   messages.forEach((m, i) => {
     text += `${roleName(m.role, `message ${i} field "role"`)}: ${m.content}\n`;

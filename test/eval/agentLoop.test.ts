@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { runChain, type AgentSettings } from '../../src/eval/agent/agentLoop.js';
 import { KILN_DIVERSITY_PROMPT, runDfsdt, type DfsdtSettings } from '../../src/eval/agent/dfsdt.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
-import { readFinishArguments } from '../../src/eval/agent/executeAction.js';
+import { readFinishArguments } from '../../src/eval/calls/actionInput.js';
 import type { Policy, PolicyCompletion, PolicyRequest } from '../../src/eval/policies/policy.js';
 import { PolicyBatcher } from '../../src/eval/policies/policyBatcher.js';
 import type { ApiEntry, ToolQuery } from '../../src/toolbench/functions.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadJudgePrompts } from '../../src/eval/judges/judgePrompts.js';
 import { LlmJudge, type LlmJudgeOptions } from '../../src/eval/judges/llm.js';
-import type { Trajectory, TrajectoryStep } from '../../src/eval/agent/trajectory.js';
+import type { Trajectory, TrajectoryStep } from '../../src/eval/trajectory.js';
 import type { ToolQuery } from '../../src/toolbench/functions.js';
 import { skipReasonNoToolbench, toolbenchDir } from '../helpers/shared.js';
 import { sendJson, startLocalServer, type RecordedRequest } from './localServer.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_OBSERVATION_LENGTH, observationText, pythonJsonDumps, readObservation } from '../../src/eval/agent/observation.js';
+import { MAX_OBSERVATION_LENGTH, observationText, readObservation } from '../../src/eval/agent/observation.js';
+import { pythonJsonDumps } from '../../src/eval/calls/pythonJson.js';
 import { parsePartialJson } from '../../src/eval/agent/partialJson.js';
 import { parsePythonLiteral } from '../../src/toolbench/pythonLiteral.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parameterKey } from '../../src/eval/agent/apiArguments.js';
+import { parameterKey } from '../../src/eval/calls/apiArguments.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import type { ApiCall } from '../../src/eval/envs/environment.js';
 import { parsePartialJson } from '../../src/eval/agent/partialJson.js';

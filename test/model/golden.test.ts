@@ -7,7 +7,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KVCache } from '../../src/model/kvCache.js';
 import { OPTForCausalLM } from '../../src/model/opt/opt.js';
 import { readSafetensors } from '../../src/model/checkpoint/safetensors.js';
@@ -78,10 +78,17 @@ for (const name of ['prenorm', 'postnorm350m'] as const) {
     const dir = join(fixtures, name);
     const expected = readExpected(dir);
     const inputs = readJson<Inputs>(join(dir, 'inputs.json'));
+    // One model per config, loaded from model.safetensors once for the tests below and released
+    // after them (the forward-only tests leave its weights as loaded; gradients are zeroed per test).
     let model: OPTForCausalLM;
-
-    it('loads model.safetensors with every HF parameter', async () => {
+    beforeAll(async () => {
       model = await OPTForCausalLM.fromPretrained(dir, { gpu: gpu() });
+    });
+    afterAll(() => {
+      model?.dispose();
+    });
+
+    it('loads model.safetensors with every HF parameter', () => {
       const names = model.namedParameters().map(([n]) => n);
       for (const n of names) expect(expected.has(`grad.${n}`), n).toBe(true);
       expect(names.length).toBe([...expected.keys()].filter((k) => k.startsWith('grad.')).length);
@@ -158,19 +165,22 @@ for (const name of ['prenorm', 'postnorm350m'] as const) {
     ] as const) {
       it(`loads ${file}`, async () => {
         const loaded = await OPTForCausalLM.fromPretrained(weightsDir(dir, file, as), { gpu: gpu() });
-        const want = f16 ? readExpected(dir, 'expected-f16.safetensors') : expected;
-        const { logits, loss } = loaded.forward({
-          inputIds: inputs.input_ids,
-          attentionMask: inputs.attention_mask,
-          labels: inputs.labels,
-          returnLogits: true,
-          grad: false,
-        });
-        expectClose(await logits!.toArray(), want.get('logits')!, TOLERANCE.goldenLogits, `${file} logits`);
-        expectClose([await loss!.item()], want.get('loss')!, TOLERANCE.goldenLogits, `${file} loss`);
-        logits!.release();
-        loss!.release();
-        loaded.dispose();
+        try {
+          const want = f16 ? readExpected(dir, 'expected-f16.safetensors') : expected;
+          const { logits, loss } = loaded.forward({
+            inputIds: inputs.input_ids,
+            attentionMask: inputs.attention_mask,
+            labels: inputs.labels,
+            returnLogits: true,
+            grad: false,
+          });
+          expectClose(await logits!.toArray(), want.get('logits')!, TOLERANCE.goldenLogits, `${file} logits`);
+          expectClose([await loss!.item()], want.get('loss')!, TOLERANCE.goldenLogits, `${file} loss`);
+          logits!.release();
+          loss!.release();
+        } finally {
+          loaded.dispose();
+        }
       });
     }
 
@@ -207,10 +217,6 @@ for (const name of ['prenorm', 'postnorm350m'] as const) {
         alone.release();
         expectClose(batch.subarray((b * T + start) * V, (b + 1) * T * V), want, TOLERANCE.goldenLogits, `row ${b}`);
       }
-    });
-
-    it('disposes', () => {
-      model.dispose();
     });
   });
 }

@@ -9,7 +9,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LlamaForCausalLM } from '../../src/model/llama/llama.js';
 import { readSafetensors, readSafetensorsHeader } from '../../src/model/checkpoint/safetensors.js';
 import { expectClose } from '../helpers/compare.js';
@@ -93,10 +93,16 @@ for (const name of ['llama-gqa-tied', 'qwen2-bias-pad', 'qwen3-qknorm'] as const
     const expected = readExpected(dir);
     const inputs = readJson<Inputs>(join(dir, 'inputs.json'));
     const generation = readJson<Generation>(join(dir, 'generate.json'));
+    // One model per config, loaded from model.safetensors once for the tests below and released after them.
     let model: LlamaForCausalLM;
-
-    it('loads model.safetensors with exactly HF parameters', async () => {
+    beforeAll(async () => {
       model = await LlamaForCausalLM.fromPretrained(dir, { gpu: gpu() });
+    });
+    afterAll(() => {
+      model?.dispose();
+    });
+
+    it('loads model.safetensors with exactly HF parameters', () => {
       const names = model.namedParameters().map(([n]) => n).sort();
       const want = [...expected.keys()].filter((k) => k.startsWith('grad.')).map((k) => k.slice(5)).sort();
       expect(names).toEqual(want);
@@ -170,9 +176,5 @@ for (const name of ['llama-gqa-tied', 'qwen2-bias-pad', 'qwen3-qknorm'] as const
         expectClose(logits, realRows(expected.get('bf16.logits')!, inputs.attention_mask, model.config.vocabSize), TOLERANCE.goldenLogits, 'bf16 logits');
       });
     }
-
-    it('disposes', () => {
-      model.dispose();
-    });
   });
 }

@@ -9,11 +9,12 @@ import type { FittingPolicy } from '../../toolbench/fitting.js';
 import type { ToolFunction, ToolQuery } from '../../toolbench/functions.js';
 import type { ToolEnvironment } from '../envs/environment.js';
 import { executeAction, type ExecutedStep, type NameMatch } from './executeAction.js';
-import type { ChatMessage, PolicyCompletion } from '../policies/policy.js';
+import type { PolicyCompletion } from '../policies/policy.js';
+import type { ToolLlamaMessage } from '../../toolbench/render.js';
 import type { PolicyBatcher } from '../policies/policyBatcher.js';
 import { parseReact, renderReact } from './react.js';
 import { startConversation } from './conversation.js';
-import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from './trajectory.js';
+import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from '../trajectory.js';
 
 /** ToolBench's `single_chain_max_step` = 12 nodes, at 3 nodes per ToolLLaMA step. */
 export const DEFAULT_MAX_STEPS = 4;
@@ -45,7 +46,7 @@ export async function modelStep(
   task: QueryTask,
   settings: AgentSettings,
   functions: readonly ToolFunction[],
-  messages: ChatMessage[],
+  messages: ToolLlamaMessage[],
   callIndex: number,
 ): Promise<StepOutcome> {
   const completion = await settings.batcher.complete({
@@ -66,7 +67,7 @@ export async function modelStep(
 }
 
 /** The assistant and function turns a step adds to the conversation. */
-export function stepMessages(step: TrajectoryStep): ChatMessage[] {
+export function stepMessages(step: TrajectoryStep): ToolLlamaMessage[] {
   return [
     { role: 'assistant', content: renderReact(step) },
     { role: 'function', name: step.functionName ?? step.action, content: step.observation },

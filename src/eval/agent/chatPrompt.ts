@@ -6,10 +6,10 @@
  */
 import { renderChat } from '../../model/tokenizer/chatTemplate.js';
 import type { Tokenizer } from '../../model/tokenizer/tokenizer.js';
-import type { ChatMessage } from '../../toolbench/render.js';
+import type { ToolLlamaMessage } from '../../toolbench/render.js';
 
 export interface ChatPromptEncoder {
-  encodePrompt(messages: readonly ChatMessage[]): number[];
+  encodePrompt(messages: readonly ToolLlamaMessage[]): number[];
   /** The end-of-turn text, where a decoded reply is cut. */
   stopStrings: string[];
 }

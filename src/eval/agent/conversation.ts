@@ -5,11 +5,11 @@
 import { TOOLBENCH_FITTING, type FittingPolicy } from '../../toolbench/fitting.js';
 import { queryFunctions, type ToolFunction, type ToolQuery } from '../../toolbench/functions.js';
 import { systemPromptFor } from '../../toolbench/promptTemplate.js';
-import type { ChatMessage } from '../policies/policy.js';
+import type { ToolLlamaMessage } from '../../toolbench/render.js';
 
 export interface ConversationStart {
   functions: ToolFunction[];
-  messages: ChatMessage[];
+  messages: ToolLlamaMessage[];
 }
 
 /**

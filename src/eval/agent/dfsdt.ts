@@ -11,8 +11,8 @@
 import type { ToolFunction } from '../../toolbench/functions.js';
 import { modelStep, stepMessages, type AgentSettings, type QueryTask } from './agentLoop.js';
 import { startConversation } from './conversation.js';
-import type { ChatMessage } from '../policies/policy.js';
-import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from './trajectory.js';
+import type { ToolLlamaMessage } from '../../toolbench/render.js';
+import { StatusCode, type StopReason, type Trajectory, type TrajectoryStep } from '../trajectory.js';
 
 export const DEFAULT_BEAM = 2;
 export const DEFAULT_MAX_LLM_CALLS = 200;
@@ -67,7 +67,7 @@ async function expand(
   settings: DfsdtSettings,
   functions: readonly ToolFunction[],
   state: SearchState,
-  messages: ChatMessage[],
+  messages: ToolLlamaMessage[],
   path: TrajectoryStep[],
 ): Promise<number> {
   const children: TrajectoryStep[] = [];
@@ -108,7 +108,7 @@ async function expand(
 }
 
 /** The user message shown before a second or later child (marked invalid in ToolBench's data). */
-function diversityMessage(template: string, children: TrajectoryStep[], nodeStep: TrajectoryStep | undefined): ChatMessage {
+function diversityMessage(template: string, children: TrajectoryStep[], nodeStep: TrajectoryStep | undefined): ToolLlamaMessage {
   const previous = children.map((c) => ({
     name: c.functionName ?? c.action,
     arguments: c.actionInput,

@@ -152,7 +152,7 @@ async function evaluateWith(policy: Policy, args: ParsedArgs, queries: EvalQuery
  */
 function toolbenchDir(): string | null {
   if (process.env.KILN_TOOLBENCH_DIR) return existsSync(process.env.KILN_TOOLBENCH_DIR) ? process.env.KILN_TOOLBENCH_DIR : null;
-  const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+  const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
   const candidates = [resolve('..', 'shared', 'toolbench'), resolve(packageRoot, '..', 'shared', 'toolbench')];
   return candidates.find((dir) => existsSync(dir)) ?? null;
 }

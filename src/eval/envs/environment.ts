@@ -4,7 +4,7 @@
  * environment answers the call with ToolBench's `{error, response}` object and a status code.
  */
 import type { ApiEntry, ToolQuery } from '../../toolbench/functions.js';
-import { StatusCode, type ToolReply } from '../agent/trajectory.js';
+import { StatusCode, type ToolReply } from '../trajectory.js';
 
 export interface ApiCall {
   query: ToolQuery;

@@ -8,10 +8,10 @@
  */
 import { changeName, standardize, type ApiEntry } from '../../toolbench/functions.js';
 import { pythonRepr } from '../../toolbench/pythonRepr.js';
-import { checkArguments, type ArgumentProblem } from '../agent/apiArguments.js';
+import { checkArguments, type ArgumentProblem } from '../calls/apiArguments.js';
 import { parsePartialJson } from '../agent/partialJson.js';
 import { TextSeededRandom, canonicalJson } from '../textSeededRandom.js';
-import { StatusCode } from '../agent/trajectory.js';
+import { StatusCode } from '../trajectory.js';
 import {
   TOOL_INPUT_PARSE_ERROR,
   parseToolInput,

@@ -6,7 +6,7 @@
  * errors, timeouts and 5xx; a timeout that survives them becomes code 5.
  */
 import { postJson, redactUrl, sleep } from '../httpJson.js';
-import { StatusCode } from '../agent/trajectory.js';
+import { StatusCode } from '../trajectory.js';
 import type { ApiCall, EnvReply, ToolEnvironment } from './environment.js';
 import { DEFAULT_TOOL_REPLY_BYTES, envReplyFromServer, toolServerBody } from './toolServerBody.js';
 

@@ -9,7 +9,7 @@ import { readObservation } from '../agent/observation.js';
 import type { RecordedAnswerSet } from '../recorded/recordedAnswers.js';
 import { canonicalFunctionName } from '../recorded/functionNames.js';
 import { canonicalJson } from '../textSeededRandom.js';
-import { StatusCode } from '../agent/trajectory.js';
+import { StatusCode } from '../trajectory.js';
 import { parseToolInput, type ApiCall, type EnvReply, type ToolEnvironment } from './environment.js';
 
 export class ReplayEnvironment implements ToolEnvironment {

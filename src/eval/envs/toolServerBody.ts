@@ -8,10 +8,10 @@
  */
 import { changeName, standardize } from '../../toolbench/functions.js';
 import type { PostResult } from '../httpJson.js';
-import { MAX_NESTING, tooDeep } from '../agent/nesting.js';
+import { MAX_NESTING, tooDeep } from '../calls/nesting.js';
 import { readObservation } from '../agent/observation.js';
 import { scrubValue } from '../secrets.js';
-import { StatusCode } from '../agent/trajectory.js';
+import { StatusCode } from '../trajectory.js';
 import { statusCodeForError, type ApiCall, type EnvReply } from './environment.js';
 
 /** A tool reply's size cap when none is given: far above any observation (ToolBench cuts at 1,024 characters). */

@@ -5,11 +5,11 @@
  * A reply cut short succeeds only if some value survives the cut whole.
  */
 import { queryFunctions, type ApiEntry, type ToolQuery } from '../../toolbench/functions.js';
-import { checkArguments } from '../agent/apiArguments.js';
+import { checkArguments } from '../calls/apiArguments.js';
 import { parseToolInput } from '../envs/environment.js';
-import { parseJsonAllowingControlChars } from '../agent/executeAction.js';
+import { parseJsonAllowingControlChars } from '../calls/actionInput.js';
 import { sameFunction } from '../recorded/functionNames.js';
-import { StatusCode, type TrajectoryStep } from '../agent/trajectory.js';
+import { StatusCode, type TrajectoryStep } from '../trajectory.js';
 import { replyLeaves } from './evidence.js';
 
 export interface CallCheck {

@@ -3,7 +3,7 @@
  * 0.5, Unsolved 0; docs/toolbench-formats.md §f), with the reasons behind it.
  */
 import type { ToolQuery } from '../../toolbench/functions.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import type { Trajectory } from '../trajectory.js';
 
 export type AnswerLabel = 'Solved' | 'Unsure' | 'Unsolved';
 

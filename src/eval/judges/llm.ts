@@ -16,12 +16,12 @@
 import type { ToolQuery } from '../../toolbench/functions.js';
 import { pythonRepr } from '../../toolbench/pythonRepr.js';
 import { chatCompletion, type ChatEndpoint } from '../policies/openaiChat.js';
-import { pythonJsonDumps } from '../agent/observation.js';
+import { pythonJsonDumps } from '../calls/pythonJson.js';
 import type { RecordedAnswer, RecordedAnswerSet } from '../recorded/recordedAnswers.js';
 import { sameFunction } from '../recorded/functionNames.js';
 import { TextSeededRandom } from '../textSeededRandom.js';
 import { toToolEvalAnswer, type ToolEvalAnswer } from '../recorded/toolevalAnswer.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import type { Trajectory } from '../trajectory.js';
 import { LABEL_SCORE, type AnswerLabel, type Judge, type Judgement } from './judge.js';
 import type { JudgeFunctionName, JudgePrompts } from './judgePrompts.js';
 

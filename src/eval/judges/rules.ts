@@ -5,9 +5,9 @@
  * docs/judge.md; its number is a "rule-judge pass rate (SoPR-style)", never a ToolEval pass rate.
  */
 import { apiToFunction, standardize, type ToolQuery } from '../../toolbench/functions.js';
-import { readFinishArguments } from '../agent/executeAction.js';
-import { MAX_NESTING, tooDeep } from '../agent/nesting.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import { readFinishArguments } from '../calls/actionInput.js';
+import { MAX_NESTING, tooDeep } from '../calls/nesting.js';
+import type { Trajectory } from '../trajectory.js';
 import { checkCall, type CallCheck } from './callValidity.js';
 import { digitRunsOf, evidenceValues, tokensOf, valueHit } from './evidence.js';
 import { LABEL_SCORE, type AnswerLabel, type Judge, type Judgement } from './judge.js';

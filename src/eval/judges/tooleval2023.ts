@@ -7,8 +7,8 @@
  * reproduced exactly; docs/judge.md says how it differs from the other judges.
  */
 import type { ToolQuery } from '../../toolbench/functions.js';
-import { readFinishArguments } from '../agent/executeAction.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import { readFinishArguments } from '../calls/actionInput.js';
+import type { Trajectory } from '../trajectory.js';
 import { LABEL_SCORE, type Judge, type Judgement } from './judge.js';
 
 /** The script's words, matched as substrings of the lower-cased Finish arguments. */

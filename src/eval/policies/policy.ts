@@ -5,28 +5,20 @@
  */
 import type { FittingPolicy } from '../../toolbench/fitting.js';
 import type { ToolFunction, ToolQuery } from '../../toolbench/functions.js';
+import type { ToolLlamaMessage } from '../../toolbench/render.js';
 
 export interface ContextWindow {
   positions: number;
   /** Tokens generated per step: a prompt must leave this many positions. */
   reserve: number;
   /** Tokens of the prompt the policy would build from these messages (BOS included). */
-  countPromptTokens(messages: readonly ChatMessage[]): number;
-}
-
-export type ChatRole = 'system' | 'user' | 'assistant' | 'function';
-
-export interface ChatMessage {
-  role: ChatRole;
-  content: string;
-  /** For `function` messages: the function that was called. */
-  name?: string;
+  countPromptTokens(messages: readonly ToolLlamaMessage[]): number;
 }
 
 export interface PolicyRequest {
   query: ToolQuery;
   category: string;
-  messages: ChatMessage[];
+  messages: ToolLlamaMessage[];
   /** The functions offered, Finish last (also in the system message as text). */
   functions: readonly ToolFunction[];
   /** How many model calls this query has made before this one (replay and seeding use it). */

@@ -5,11 +5,11 @@
  */
 import { queryFunctions, type ToolQuery } from '../../toolbench/functions.js';
 import { parseToolInput, statusCodeForError } from '../envs/environment.js';
-import { readFinishArguments } from '../agent/executeAction.js';
+import { readFinishArguments } from '../calls/actionInput.js';
 import { readObservation } from '../agent/observation.js';
 import type { RecordedAnswer } from './recordedAnswers.js';
 import { sameFunction } from './functionNames.js';
-import { StatusCode, type Trajectory, type TrajectoryStep } from '../agent/trajectory.js';
+import { StatusCode, type Trajectory, type TrajectoryStep } from '../trajectory.js';
 
 export function recordedTrajectory(answer: RecordedAnswer, query: ToolQuery, category: string): Trajectory {
   const functions = queryFunctions(query);

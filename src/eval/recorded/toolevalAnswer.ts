@@ -5,7 +5,7 @@
  * `tool` node per call.
  */
 import { queryFunctions, type ToolFunction, type ToolQuery } from '../../toolbench/functions.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import type { Trajectory } from '../trajectory.js';
 
 export interface ToolEvalNode {
   role: 'system' | 'user' | 'tool' | 'assistant';

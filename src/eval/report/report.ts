@@ -5,7 +5,7 @@
  * A query with no result counts as Unsolved (reason `missing`): ToolEval would silently drop it
  * from the denominator instead (docs/toolbench-formats.md §f), which flatters incomplete runs.
  */
-import { StatusCode } from '../agent/trajectory.js';
+import { StatusCode } from '../trajectory.js';
 import { meanOfRatesInterval, wilsonInterval, type Interval } from './confidence.js';
 import { categoryOrder, type EvalQuery } from '../queries.js';
 import { resultKey, type QueryResult } from './results.js';

@@ -9,7 +9,7 @@ import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSyn
 import { scrubSecrets } from '../secrets.js';
 import { join } from 'node:path';
 import type { Judgement } from '../judges/judge.js';
-import type { Trajectory } from '../agent/trajectory.js';
+import type { Trajectory } from '../trajectory.js';
 
 export interface QueryResult {
   query_id: number;

@@ -122,6 +122,10 @@ function callGlobal(fn: GlobalRef, args: unknown[], source: string): unknown {
 /**
  * Unpickles `bytes`; `source` (file and entry) is named in every error. The persistent ids are
  * torch's storage references and become StorageRef.
+ *
+ * One function on purpose, though long: it is an opcode interpreter, and its dispatch loop reads
+ * best as one switch over the opcodes sharing the stack, the mark stack, the memo and the cursor;
+ * split into helpers, each would take all four and the switch would lose its one-page view.
  */
 export function unpickleTorch(bytes: Uint8Array, source: string): unknown {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -26,7 +26,7 @@ import {
   type LoadOptions,
   type SaveOptions,
   forwardMasking,
-  replace,
+  releaseAndReturn,
   stepMasking,
   uploadCheckpoint,
 } from '../causalLM.js';
@@ -224,7 +224,7 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
       h = this.layer(ctx, layer, i, h, B, T, plan);
     });
     plan.cache?.advance(T);
-    return replace(h, rmsNorm(ctx, h, this.byName.get('model.norm.weight')!.data, config.rmsNormEps));
+    return releaseAndReturn(h, rmsNorm(ctx, h, this.byName.get('model.norm.weight')!.data, config.rmsNormEps));
   }
 
   private layer(ctx: OpContext, L: Layer, index: number, h: Tensor, B: number, T: number, plan: AttentionPlan): Tensor {
@@ -235,20 +235,20 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
     let v = linear(ctx, x, L.v.w, L.v.b);
     x.release();
     if (L.qNorm && L.kNorm) {
-      q = replace(q, rmsNorm(ctx, q, L.qNorm, eps, D));
-      k = replace(k, rmsNorm(ctx, k, L.kNorm, eps, D));
+      q = releaseAndReturn(q, rmsNorm(ctx, q, L.qNorm, eps, D));
+      k = releaseAndReturn(k, rmsNorm(ctx, k, L.kNorm, eps, D));
     }
-    q = replace(q, rotary(ctx, q, plan.angles, NH, D));
-    k = replace(k, rotary(ctx, k, plan.angles, NKV, D));
+    q = releaseAndReturn(q, rotary(ctx, q, plan.angles, NH, D));
+    k = releaseAndReturn(k, rotary(ctx, k, plan.angles, NKV, D));
     const cache = plan.cache;
     const past = cache ? cache.length : 0;
     if (cache) {
       cache.write(index, k, v, T);
-      k = replace(k, cache.k[index]!.retain());
-      v = replace(v, cache.v[index]!.retain());
+      k = releaseAndReturn(k, cache.k[index]!.retain());
+      v = releaseAndReturn(v, cache.v[index]!.retain());
     }
-    const kx = replace(k, expandKv(ctx, k, NKV, NH, D));
-    const vx = replace(v, expandKv(ctx, v, NKV, NH, D));
+    const kx = releaseAndReturn(k, expandKv(ctx, k, NKV, NH, D));
+    const vx = releaseAndReturn(v, expandKv(ctx, v, NKV, NH, D));
     const a = attention(ctx, q, kx, vx, {
       B,
       NH,
@@ -262,8 +262,8 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
       scale: D ** -0.5,
     });
     for (const t of [q, kx, vx]) t.release();
-    const o = replace(a, linear(ctx, a, L.o.w, L.o.b));
-    const s = replace(o, add(ctx, h, o));
+    const o = releaseAndReturn(a, linear(ctx, a, L.o.w, L.o.b));
+    const s = releaseAndReturn(o, add(ctx, h, o));
     h.release();
 
     const y = rmsNorm(ctx, s, L.norm2, eps);
@@ -273,7 +273,7 @@ export class LlamaForCausalLM extends CausalLMBase implements CausalLM, Generati
     const m = gatedMlp(ctx, gate, up);
     gate.release();
     up.release();
-    const d = replace(m, linear(ctx, m, L.down.w, L.down.b));
+    const d = releaseAndReturn(m, linear(ctx, m, L.down.w, L.down.b));
     const out = add(ctx, s, d);
     s.release();
     d.release();

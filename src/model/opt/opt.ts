@@ -12,7 +12,7 @@
 import { attention, add, dropout, embedding, layerNorm, linear, type OpContext } from '../../autograd/ops.js';
 import { Tensor } from '../../autograd/tensor.js';
 import { Gpu } from '../../kernels/runtime/device.js';
-import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, replace, stepMasking, uploadCheckpoint } from '../causalLM.js';
+import { type AttentionMasking, type CausalLM, CausalLMBase, type ForwardArgs, type ForwardResult, type GenerationModel, type LoadOptions, type SaveOptions, forwardMasking, releaseAndReturn, stepMasking, uploadCheckpoint } from '../causalLM.js';
 import { saveCheckpoint, streamCheckpointTensors } from '../checkpoint/checkpoint.js';
 import { type OptConfig, readOptConfig } from './optConfig.js';
 import { type GenerateOptions, generate } from '../generate.js';
@@ -210,14 +210,14 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
     const param = (name: string) => this.byName.get(`model.decoder.${name}`)?.data ?? null;
     let x = embedding(ctx, ids, param('embed_tokens.weight')!, { skipId: config.padTokenId });
     const projectIn = param('project_in.weight');
-    if (projectIn) x = replace(x, linear(ctx, x, projectIn, null));
-    let h = replace(x, embedding(ctx, positions, param('embed_positions.weight')!, { base: x }));
+    if (projectIn) x = releaseAndReturn(x, linear(ctx, x, projectIn, null));
+    let h = releaseAndReturn(x, embedding(ctx, positions, param('embed_positions.weight')!, { base: x }));
 
     // Each dropout site gets its own seed derived from the forward's: masks never repeat.
     let site = 0;
     const drop = (t: Tensor) => {
       if (seed === null || config.dropout === 0) return t;
-      return replace(t, dropout(ctx, t, config.dropout, (seed + Math.imul(++site, 0x85ebca6b)) >>> 0, 0));
+      return releaseAndReturn(t, dropout(ctx, t, config.dropout, (seed + Math.imul(++site, 0x85ebca6b)) >>> 0, 0));
     };
     const layerdrop = seed !== null && config.layerdrop > 0 ? new SeededRandom(seed) : null;
     this.layers.forEach((layer, i) => {
@@ -227,10 +227,10 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
     plan.cache?.advance(T);
 
     if (config.doLayerNormBefore && !config.removeFinalLayerNorm) {
-      h = replace(h, layerNorm(ctx, h, param('final_layer_norm.weight'), param('final_layer_norm.bias')));
+      h = releaseAndReturn(h, layerNorm(ctx, h, param('final_layer_norm.weight'), param('final_layer_norm.bias')));
     }
     const projectOut = param('project_out.weight');
-    if (projectOut) h = replace(h, linear(ctx, h, projectOut, null));
+    if (projectOut) h = releaseAndReturn(h, linear(ctx, h, projectOut, null));
     return h;
   }
 
@@ -264,17 +264,17 @@ export class OPTForCausalLM extends CausalLMBase implements CausalLM, Generation
       scale: this.HS ** -0.5,
     });
     for (const t of [q, k, v]) t.release();
-    const o = drop(replace(a, linear(ctx, a, L.o.w, L.o.b)));
-    let s = replace(o, add(ctx, h, o));
+    const o = drop(releaseAndReturn(a, linear(ctx, a, L.o.w, L.o.b)));
+    let s = releaseAndReturn(o, add(ctx, h, o));
     h.release();
-    if (!preLN) s = replace(s, layerNorm(ctx, s, L.ln1.g, L.ln1.b));
+    if (!preLN) s = releaseAndReturn(s, layerNorm(ctx, s, L.ln1.g, L.ln1.b));
 
     const y = preLN ? layerNorm(ctx, s, L.ln2.g, L.ln2.b) : s.retain();
-    const f = replace(y, linear(ctx, y, L.fc1.w, L.fc1.b, true));
-    const g = drop(replace(f, linear(ctx, f, L.fc2.w, L.fc2.b)));
-    let out = replace(g, add(ctx, s, g));
+    const f = releaseAndReturn(y, linear(ctx, y, L.fc1.w, L.fc1.b, true));
+    const g = drop(releaseAndReturn(f, linear(ctx, f, L.fc2.w, L.fc2.b)));
+    let out = releaseAndReturn(g, add(ctx, s, g));
     s.release();
-    if (!preLN) out = replace(out, layerNorm(ctx, out, L.ln2.g, L.ln2.b));
+    if (!preLN) out = releaseAndReturn(out, layerNorm(ctx, out, L.ln2.g, L.ln2.b));
     return out;
   }
 }

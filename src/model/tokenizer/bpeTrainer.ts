@@ -81,19 +81,9 @@ class PairHeap {
   }
 }
 
-export function trainByteLevelBpe(texts: readonly string[], options: BpeTrainingOptions): TrainedBpe {
-  const specials = options.specialTokens ?? optSpecialTokens;
-  const minFrequency = options.minFrequency ?? 2;
-  const base = specials.length + 256;
-  if (!Number.isInteger(options.vocabSize) || options.vocabSize < base || options.vocabSize >= pairShift) {
-    throw new Error(`trainByteLevelBpe: vocabSize must be an integer in [${base}, ${pairShift}), got ${options.vocabSize}`);
-  }
-
-  // Symbols: the 256 byte characters in code point order, then merged strings.
-  const symbols = [...byteToUnicode].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
-  const symbolId = new Map(symbols.map((s, i) => [s, i]));
-
-  // Distinct words with their counts; pre-tokenization keeps merges inside words.
+/** Distinct pre-tokenized words of `texts` as symbol ids, sorted, with how often each occurs. */
+function countWords(texts: readonly string[], symbolId: ReadonlyMap<string, number>): { words: number[][]; counts: number[] } {
+  // Pre-tokenization keeps merges inside words.
   const wordCounts = new Map<string, number>();
   for (const text of texts) {
     for (const piece of text.match(gpt2PreTokenizePattern) ?? []) {
@@ -107,32 +97,118 @@ export function trainByteLevelBpe(texts: readonly string[], options: BpeTraining
     words.push(Array.from(word, (c) => symbolId.get(c)!));
     counts.push(count);
   }
+  return { words, counts };
+}
 
-  const pairCounts = new Map<number, number>();
-  const pairWords = new Map<number, Set<number>>();
-  const addPairs = (w: number, sign: 1 | -1, changed: Set<number>) => {
-    const word = words[w]!;
+/** `word` with every non-overlapping occurrence of (left, right), left to right, replaced by `merged`. */
+function mergePair(word: readonly number[], left: number, right: number, merged: number): number[] {
+  const next: number[] = [];
+  for (let i = 0; i < word.length; i++) {
+    if (i + 1 < word.length && word[i] === left && word[i + 1] === right) {
+      next.push(merged);
+      i++;
+    } else {
+      next.push(word[i]!);
+    }
+  }
+  return next;
+}
+
+/** The words being merged, with each adjacent pair's count (weighted by word counts) and the words it occurs in. */
+class PairIndex {
+  private readonly pairCounts = new Map<number, number>();
+  private readonly pairWords = new Map<number, Set<number>>();
+
+  constructor(
+    private readonly words: number[][],
+    private readonly counts: readonly number[],
+  ) {}
+
+  /** Indexes every word; returns each pair with its count. */
+  indexAll(): [pair: number, count: number][] {
+    const initial = new Set<number>();
+    for (let w = 0; w < this.words.length; w++) this.addPairs(w, 1, initial);
+    return [...initial].map((pair) => [pair, this.pairCounts.get(pair)!]);
+  }
+
+  count(pair: number): number | undefined {
+    return this.pairCounts.get(pair);
+  }
+
+  /**
+   * Merges `pair` = (left, right) into `merged` in every word holding it; returns the pairs whose
+   * counts changed and are still present, with their new counts (vanished pairs are forgotten).
+   */
+  merge(pair: number, left: number, right: number, merged: number): [pair: number, count: number][] {
+    const changed = new Set<number>();
+    for (const w of this.pairWords.get(pair) ?? []) {
+      const word = this.words[w]!;
+      let found = false;
+      for (let i = 0; i + 1 < word.length && !found; i++) found = word[i] === left && word[i + 1] === right;
+      if (!found) continue;
+      this.addPairs(w, -1, changed);
+      this.words[w] = mergePair(word, left, right, merged);
+      this.addPairs(w, 1, changed);
+    }
+    this.pairWords.delete(pair);
+    const present: [number, number][] = [];
+    for (const p of changed) {
+      const count = this.pairCounts.get(p)!;
+      if (count > 0) present.push([p, count]);
+      else this.pairCounts.delete(p);
+    }
+    return present;
+  }
+
+  private addPairs(w: number, sign: 1 | -1, changed: Set<number>): void {
+    const word = this.words[w]!;
     for (let i = 0; i + 1 < word.length; i++) {
       const pair = word[i]! * pairShift + word[i + 1]!;
-      pairCounts.set(pair, (pairCounts.get(pair) ?? 0) + sign * counts[w]!);
+      this.pairCounts.set(pair, (this.pairCounts.get(pair) ?? 0) + sign * this.counts[w]!);
       changed.add(pair);
       if (sign > 0) {
-        let set = pairWords.get(pair);
-        if (!set) pairWords.set(pair, (set = new Set()));
+        let set = this.pairWords.get(pair);
+        if (!set) this.pairWords.set(pair, (set = new Set()));
         set.add(w);
       }
     }
+  }
+}
+
+/** vocab.json and merges.txt: special tokens, then symbols, then the merges in rank order. */
+function bpeFiles(specials: readonly string[], symbols: readonly string[], merges: readonly string[]): TrainedBpe {
+  // Null prototype: a token may spell "__proto__". Ids stay contiguous even if a merged string
+  // happens to equal a special token (it then keeps the special token's id).
+  const vocab: Record<string, number> = Object.create(null);
+  let nextId = 0;
+  for (const token of [...specials, ...symbols]) if (!(token in vocab)) vocab[token] = nextId++;
+  return {
+    vocabJson: JSON.stringify(vocab),
+    mergesTxt: `#version: 0.2\n${merges.join('\n')}${merges.length ? '\n' : ''}`,
   };
-  const initial = new Set<number>();
-  for (let w = 0; w < words.length; w++) addPairs(w, 1, initial);
+}
+
+export function trainByteLevelBpe(texts: readonly string[], options: BpeTrainingOptions): TrainedBpe {
+  const specials = options.specialTokens ?? optSpecialTokens;
+  const minFrequency = options.minFrequency ?? 2;
+  const base = specials.length + 256;
+  if (!Number.isInteger(options.vocabSize) || options.vocabSize < base || options.vocabSize >= pairShift) {
+    throw new Error(`trainByteLevelBpe: vocabSize must be an integer in [${base}, ${pairShift}), got ${options.vocabSize}`);
+  }
+
+  // Symbols: the 256 byte characters in code point order, then merged strings.
+  const symbols = [...byteToUnicode].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
+  const symbolId = new Map(symbols.map((s, i) => [s, i]));
+  const { words, counts } = countWords(texts, symbolId);
+  const index = new PairIndex(words, counts);
   const heap = new PairHeap();
-  for (const pair of initial) heap.push(pairCounts.get(pair)!, pair);
+  for (const [pair, count] of index.indexAll()) heap.push(count, pair);
 
   const merges: string[] = [];
   while (symbols.length + specials.length < options.vocabSize) {
     const best = heap.pop();
     if (best === null || best.count < minFrequency) break;
-    if (pairCounts.get(best.pair) !== best.count) continue; // stale entry
+    if (index.count(best.pair) !== best.count) continue; // stale entry
     const left = Math.floor(best.pair / pairShift);
     const right = best.pair % pairShift;
     const mergedText = symbols[left]! + symbols[right]!;
@@ -144,40 +220,7 @@ export function trainByteLevelBpe(texts: readonly string[], options: BpeTraining
       symbolId.set(mergedText, merged);
     }
     merges.push(`${symbols[left]} ${symbols[right]}`);
-    const changed = new Set<number>();
-    for (const w of pairWords.get(best.pair) ?? []) {
-      const word = words[w]!;
-      let found = false;
-      for (let i = 0; i + 1 < word.length && !found; i++) found = word[i] === left && word[i + 1] === right;
-      if (!found) continue;
-      addPairs(w, -1, changed);
-      const next: number[] = [];
-      for (let i = 0; i < word.length; i++) {
-        if (i + 1 < word.length && word[i] === left && word[i + 1] === right) {
-          next.push(merged);
-          i++;
-        } else {
-          next.push(word[i]!);
-        }
-      }
-      words[w] = next;
-      addPairs(w, 1, changed);
-    }
-    pairWords.delete(best.pair);
-    for (const pair of changed) {
-      const count = pairCounts.get(pair)!;
-      if (count > 0) heap.push(count, pair);
-      else pairCounts.delete(pair);
-    }
+    for (const [pair, count] of index.merge(best.pair, left, right, merged)) heap.push(count, pair);
   }
-
-  // Null prototype: a token may spell "__proto__". Ids stay contiguous even if a merged string
-  // happens to equal a special token (it then keeps the special token's id).
-  const vocab: Record<string, number> = Object.create(null);
-  let nextId = 0;
-  for (const token of [...specials, ...symbols]) if (!(token in vocab)) vocab[token] = nextId++;
-  return {
-    vocabJson: JSON.stringify(vocab),
-    mergesTxt: `#version: 0.2\n${merges.join('\n')}${merges.length ? '\n' : ''}`,
-  };
+  return bpeFiles(specials, symbols, merges);
 }

@@ -1,4 +1,5 @@
-// The SFT data pipeline: sources → validation → tokenization → overlong policy → batches.
+// The SFT data pipeline: sources → validation → tokenization → overlong policy → batches, with
+// the data report and the two ways an example is rendered (ToolLLaMA text, a chat template).
 export * from './sources/sources.js';
 export * from './sources/jsonStream.js';
 export * from './validate.js';
@@ -9,3 +10,5 @@ export * from './batches.js';
 export * from './dataReport.js';
 export * from './prepare.js';
 export * from './longTurns.js';
+export * from './chatTemplateExamples.js';
+export * from './fitSystemPrompt.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runEvalCli, type CliIo } from '../../../src/eval/cli/cli.js';
 import { finishGate } from '../../../src/eval/judges/llm.js';
-import { pythonJsonDumps } from '../../../src/eval/agent/observation.js';
+import { pythonJsonDumps } from '../../../src/eval/calls/pythonJson.js';
 import type { ToolEvalAnswer } from '../../../src/eval/recorded/toolevalAnswer.js';
 import { sendJson, startLocalServer } from '../localServer.js';
 import { OLD_FINISH_WORDING, writeConvertedDir } from '../recorded/convertedFixtures.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { judgeByRules } from '../../../src/eval/judges/rules.js';
-import type { Trajectory } from '../../../src/eval/agent/trajectory.js';
+import type { Trajectory } from '../../../src/eval/trajectory.js';
 import { answered, call, FORECAST_REPLY, forecast, FULL_ANSWER, temp, weatherQuery } from './trajectoryBuilder.js';
 
 const query = weatherQuery();

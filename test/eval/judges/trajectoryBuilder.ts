@@ -1,7 +1,7 @@
 /** Trajectories and queries built by hand, so each judge rule can be reached on purpose. */
 import type { ApiEntry, ToolQuery } from '../../../src/toolbench/functions.js';
 import { observationText } from '../../../src/eval/agent/observation.js';
-import type { StopReason, ToolReply, Trajectory, TrajectoryStep } from '../../../src/eval/agent/trajectory.js';
+import type { StopReason, ToolReply, Trajectory, TrajectoryStep } from '../../../src/eval/trajectory.js';
 
 export function api(tool: string, name: string, required: string[] = []): ApiEntry {
   return {
