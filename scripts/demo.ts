@@ -1,6 +1,6 @@
 /**
  * `npm run demo`: kiln's whole loop with no weights, no data set and no GPU. It generates a
- * ToolBench-format data set of invented tools (scripts/demo/), trains a tokenizer and a tiny OPT
+ * ToolBench-format data set of invented tools (scripts/demo/), trains a tokenizer and a tiny Llama
  * from random weights on its trajectories, fine-tunes it with the ordinary trainer, evaluates it
  * on held-out queries in the ReAct loop against the offline tool simulator, prints the pass-rate
  * table and one held-out trajectory in full. Everything lands in runs/demo/, replaced each run.

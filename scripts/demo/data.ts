@@ -36,6 +36,25 @@ export type DemoGroup = (typeof DEMO_GROUPS)[number];
  */
 export const DEMO_PROMPT_TEMPLATE = 'Functions:\n{function_signatures}';
 
+/**
+ * The tokenizer settings of a demo Llama: its chat template prints the turns as ToolLLaMA's text
+ * does (`System: `, `User: `, `Assistant: `, `Function: `), each assistant turn closed by `</s>`,
+ * its end-of-turn token, so the model sees the same text whichever architecture the demo trains.
+ */
+export const DEMO_CHAT_TOKENIZER_CONFIG = {
+  bos_token: '<s>',
+  eos_token: '</s>',
+  pad_token: '<pad>',
+  unk_token: '<unk>',
+  add_bos_token: false,
+  chat_template:
+    "{% for m in messages %}{% if m.role == 'system' %}{{ 'System: ' + m.content + '\\n' }}" +
+    "{% elif m.role == 'user' %}{{ 'User: ' + m.content + '\\n' }}" +
+    "{% elif m.role == 'tool' %}{{ 'Function: ' + m.content + '\\n' }}" +
+    "{% elif m.role == 'assistant' %}{{ 'Assistant: ' + m.content + '</s>\\n' }}{% endif %}{% endfor %}" +
+    "{% if add_generation_prompt %}{{ 'Assistant: ' }}{% endif %}",
+};
+
 export interface DemoDataOptions {
   seed: number;
   trainQueries: number;

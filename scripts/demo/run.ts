@@ -1,6 +1,6 @@
 /**
  * The demo's four stages, parameterised by its knobs so docs/demo.md's experiments run the same
- * code as `npm run demo`: generate the data set, train a byte-level BPE tokenizer and a tiny OPT
+ * code as `npm run demo`: generate the data set, train a byte-level BPE tokenizer and a tiny model
  * from random weights, fine-tune it with the ordinary trainer, evaluate it with the ordinary
  * evaluation command line.
  */
@@ -13,16 +13,23 @@ import { Gpu } from '../../src/kernels/runtime/device.js';
 import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/tokenizer/bpeTrainer.js';
 import { optConfig } from '../../src/model/opt/optConfig.js';
 import { OPTForCausalLM } from '../../src/model/opt/opt.js';
+import { LlamaForCausalLM } from '../../src/model/llama/llama.js';
+import { parseLlamaConfig } from '../../src/model/llama/llamaConfig.js';
 import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { formatDuration } from '../../src/train/progress.js';
 import { train, type TrainSummary } from '../../src/train/trainer.js';
-import { DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, writeDemoData, type DemoData, type DemoDataOptions } from './data.js';
+import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, writeDemoData, type DemoData, type DemoDataOptions } from './data.js';
 
 export interface DemoKnobs {
   data: DemoDataOptions;
   vocabSize: number;
-  model: { hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; ffnDim: number; maxPositionEmbeddings: number };
+  /**
+   * The model trained from random weights: `llama` (rotary positions, RMS norm, gated MLP, trained
+   * through a chat template that prints ToolLLaMA's turns) or `opt` (learned positions, trained on
+   * ToolLLaMA's text). `ffnDim` is OPT's ffn_dim or Llama's intermediate_size.
+   */
+  model: { architecture: 'opt' | 'llama'; hiddenSize: number; numHiddenLayers: number; numAttentionHeads: number; ffnDim: number; maxPositionEmbeddings: number };
   train: Pick<TrainOptions, 'lr' | 'epochs' | 'batchSize' | 'gradAccum' | 'schedule' | 'warmupSteps' | 'weightDecay' | 'maxLength' | 'lossOn' | 'packing'>;
   eval: { maxNewTokens: number; maxSteps: number };
 }
@@ -63,7 +70,7 @@ export async function runDemo(
   let dataSeconds: number;
   let trainSeconds: number;
   try {
-    log(`\n== 2/4 training a byte-level BPE tokenizer and a tiny OPT from random weights`);
+    log(`\n== 2/4 training a byte-level BPE tokenizer and a tiny ${knobs.model.architecture === 'llama' ? 'Llama' : 'OPT'} from random weights`);
     await initialModel(knobs, data, dirs.init, gpu, log);
     log(`(${elapsedSince(started)})`);
     dataSeconds = secondsSince(started);
@@ -130,15 +137,29 @@ async function fineTune(
   return train(options, { gpu, log, ...(progressStream ? { progressStream } : {}) }, null);
 }
 
-/** A BPE tokenizer trained on the training conversations, and a randomly initialised OPT, saved to `dir`. */
+/** A BPE tokenizer trained on the training conversations, and a randomly initialised model, saved to `dir`. */
 async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, gpu: Gpu, log: (line: string) => void): Promise<void> {
   const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens });
-  const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
+  const llama = knobs.model.architecture === 'llama';
+  const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt, llama ? DEMO_CHAT_TOKENIZER_CONFIG : {});
+  // A multiple of 8 keeps the LM head's matmul on whole tiles; the extra rows are never targets.
+  const vocabSize = Math.ceil(tokenizer.vocabSize / 8) * 8;
+  const model = llama ? await initialLlama(knobs, tokenizer, vocabSize, gpu) : await initialOpt(knobs, tokenizer, vocabSize, gpu);
+  const { model: m } = knobs;
+  log(
+    `vocabulary ${tokenizer.vocabSize}, ${llama ? 'Llama' : 'OPT'} with ${m.numHiddenLayers} layers, hidden ${m.hiddenSize}, ` +
+      `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${m.maxPositionEmbeddings}`,
+  );
+  await model.save(dir, { tokenizer });
+  model.dispose();
+}
+
+async function initialOpt(knobs: DemoKnobs, tokenizer: Tokenizer, vocabSize: number, gpu: Gpu): Promise<OPTForCausalLM> {
+  const { architecture: _, ...shape } = knobs.model;
   const config = optConfig({
-    ...knobs.model,
-    // A multiple of 8 keeps the LM head's matmul on whole tiles; the extra rows are never targets.
-    vocabSize: Math.ceil(tokenizer.vocabSize / 8) * 8,
-    wordEmbedProjDim: knobs.model.hiddenSize,
+    ...shape,
+    vocabSize,
+    wordEmbedProjDim: shape.hiddenSize,
     doLayerNormBefore: true,
     dropout: 0,
     attentionDropout: 0,
@@ -146,13 +167,30 @@ async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, gpu: 
     bosTokenId: tokenizer.bosId,
     eosTokenId: tokenizer.eosId,
   });
-  const model = await OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
-  log(
-    `vocabulary ${tokenizer.vocabSize}, OPT with ${config.numHiddenLayers} layers, hidden ${config.hiddenSize}, ` +
-      `${(model.numParameters() / 1e6).toFixed(2)}M parameters, context ${config.maxPositionEmbeddings}`,
-  );
-  await model.save(dir, { tokenizer });
-  model.dispose();
+  return OPTForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
+}
+
+async function initialLlama(knobs: DemoKnobs, tokenizer: Tokenizer, vocabSize: number, gpu: Gpu): Promise<LlamaForCausalLM> {
+  const m = knobs.model;
+  const config = parseLlamaConfig({
+    model_type: 'llama',
+    architectures: ['LlamaForCausalLM'],
+    vocab_size: vocabSize,
+    hidden_size: m.hiddenSize,
+    intermediate_size: m.ffnDim,
+    num_hidden_layers: m.numHiddenLayers,
+    num_attention_heads: m.numAttentionHeads,
+    num_key_value_heads: m.numAttentionHeads,
+    max_position_embeddings: m.maxPositionEmbeddings,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: true,
+    bos_token_id: tokenizer.bosId,
+    eos_token_id: tokenizer.eosId,
+    pad_token_id: tokenizer.padId,
+    torch_dtype: 'float32',
+  });
+  return LlamaForCausalLM.fromConfig(config, { gpu, seed: knobs.data.seed });
 }
 
 function secondsSince(t: number): number {

@@ -6,9 +6,14 @@ import type { Policy, PolicyRequest } from '../../src/eval/policies/policy.js';
 import { PolicyBatcher } from '../../src/eval/policies/policyBatcher.js';
 import { parseToolInput } from '../../src/eval/envs/environment.js';
 import { apiToFunction, type ToolQuery } from '../../src/toolbench/functions.js';
+import { chatPromptEncoder } from '../../src/eval/agent/chatPrompt.js';
+import { optSpecialTokens, trainByteLevelBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { renderConversation, renderInferencePrompt } from '../../src/toolbench/render.js';
+import { encodeChat } from '../../src/model/tokenizer/chatTemplate.js';
+import { conversationMessages } from '../../src/train/data/chatTemplateExamples.js';
 import { CATEGORY_TOPICS, HELD_OUT_CATEGORIES } from '../../scripts/demo/catalogue.js';
-import { DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, type DemoData } from '../../scripts/demo/data.js';
+import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
 const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1 };
 const data: DemoData = await generateDemoData(options);
@@ -17,18 +22,32 @@ const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
 const heldOut = new Set(data.tools.filter((t) => t.heldOut).map((t) => t.name));
 const toolsOf = (q: ToolQuery) => [...new Set(q['relevant APIs'].map(([tool]) => tool))];
 
-/** Answers each model call with the next assistant turn of a training conversation. */
-class TranscriptPolicy implements Policy {
+/** Answers each model call with the next assistant turn of a training conversation, keeping each prompt as the model would see it. */
+class TranscriptPolicy<P> implements Policy {
   readonly description = 'transcript';
   readonly maxBatch = 1;
-  readonly prompts: string[] = [];
-  constructor(private readonly turns: string[]) {}
+  readonly prompts: P[] = [];
+  constructor(
+    private readonly turns: string[],
+    private readonly prompt: (r: PolicyRequest) => P,
+  ) {}
   async complete(requests: PolicyRequest[]) {
     return requests.map((r) => {
-      this.prompts.push(renderInferencePrompt(r.messages, 'training'));
+      this.prompts.push(this.prompt(r));
       return { ok: true as const, text: this.turns[r.callIndex]! };
     });
   }
+}
+
+/** Runs training conversation `i` through the agent loop, the policy replaying its assistant turns. */
+async function replay<P>(i: number, prompt: (r: PolicyRequest) => P) {
+  const conv = data.train[i]!;
+  const query = data.trainQueries[i]!;
+  const turns = conv.conversations.filter((t) => t.from === 'assistant').map((t) => t.value);
+  const policy = new TranscriptPolicy(turns, prompt);
+  const settings = { template: DEMO_PROMPT_TEMPLATE, env: new OfflineSimulator(), batcher: new PolicyBatcher(policy), nameMatch: 'suffix' as const, maxSteps: 6 };
+  const trajectory = await runChain({ query, category: 'G1_instruction' }, settings);
+  return { conv, query, turns, prompts: policy.prompts, trajectory };
 }
 
 describe('the demo data set', () => {
@@ -85,17 +104,30 @@ describe('the demo data set', () => {
 
   it('replays through the evaluation: the same prompts as the training text, and Solved by the rule judge', async () => {
     for (let i = 0; i < 30; i++) {
-      const conv = data.train[i]!;
-      const query = data.trainQueries[i]!;
-      const turns = conv.conversations.filter((t) => t.from === 'assistant').map((t) => t.value);
-      const policy = new TranscriptPolicy(turns);
-      const settings = { template: DEMO_PROMPT_TEMPLATE, env: new OfflineSimulator(), batcher: new PolicyBatcher(policy), nameMatch: 'suffix' as const, maxSteps: 6 };
-      const trajectory = await runChain({ query, category: 'G1_instruction' }, settings);
+      const { conv, query, turns, prompts, trajectory } = await replay(i, (r) => renderInferencePrompt(r.messages, 'training'));
       const text = renderConversation(conv, { lossOn: 'assistant' }).text;
       // Each prompt the agent builds is exactly the training text up to that assistant turn.
-      for (const prompt of policy.prompts) expect(text.startsWith(prompt)).toBe(true);
-      expect(policy.prompts.length).toBe(turns.length);
+      for (const prompt of prompts) expect(text.startsWith(prompt)).toBe(true);
+      expect(prompts.length).toBe(turns.length);
       expect(judgeByRules(query, trajectory).label).toBe('Solved');
     }
   });
+
+  it('gives a demo Llama, through its chat template, prompts whose tokens begin its training tokens', async () => {
+    const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: 600, specialTokens: optSpecialTokens });
+    const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt, DEMO_CHAT_TOKENIZER_CONFIG);
+    const encoder = chatPromptEncoder(tokenizer);
+    for (let i = 0; i < 10; i++) {
+      const { conv, turns, prompts } = await replay(i, (r) => encoder.encodePrompt(r.messages));
+      const training = encodeChat(tokenizer, conversationMessages(conv));
+      expect(prompts.length).toBe(turns.length);
+      for (const prompt of prompts) {
+        expect(training.ids.slice(0, prompt.length)).toEqual(prompt);
+        // The model's turn starts right after the prompt: the next token is its first target.
+        expect(training.assistant[prompt.length]).toBe(true);
+        expect(training.assistant[prompt.length - 1]).toBe(false);
+      }
+    }
+  });
+
 });
