@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { envReplyFromServer } from '../../src/eval/envs/toolServerBody.js';
 import { replySucceeded } from '../../src/eval/judges/callValidity.js';
 import { evidenceValues } from '../../src/eval/judges/evidence.js';
-import { observationText, readObservation } from '../../src/eval/agent/observation.js';
+import { observationText, readObservation } from '../../src/eval/calls/observation.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { loadRecordedAnswers } from '../../src/eval/recorded/recordedAnswers.js';
 import { recordedTrajectory } from '../../src/eval/recorded/recordedTrajectory.js';

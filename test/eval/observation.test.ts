@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_OBSERVATION_LENGTH, observationText, readObservation } from '../../src/eval/agent/observation.js';
+import { MAX_OBSERVATION_LENGTH, observationText, readObservation } from '../../src/eval/calls/observation.js';
 import { pythonJsonDumps } from '../../src/eval/calls/pythonJson.js';
-import { parsePartialJson } from '../../src/eval/agent/partialJson.js';
+import { parsePartialJson } from '../../src/eval/calls/partialJson.js';
 import { parsePythonLiteral } from '../../src/toolbench/pythonLiteral.js';
 
 describe('observationText', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parameterKey } from '../../src/eval/calls/apiArguments.js';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import type { ApiCall } from '../../src/eval/envs/environment.js';
-import { parsePartialJson } from '../../src/eval/agent/partialJson.js';
+import { parsePartialJson } from '../../src/eval/calls/partialJson.js';
 import { parsePythonLiteral } from '../../src/toolbench/pythonLiteral.js';
 import { loadQueries } from '../../src/eval/queries.js';
 import { apiToFunction, type ApiEntry, type ToolQuery } from '../../src/toolbench/functions.js';

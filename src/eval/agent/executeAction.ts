@@ -8,7 +8,7 @@ import { resolveFunctionName, type ToolFunction, type ToolQuery } from '../../to
 import type { ToolEnvironment } from '../envs/environment.js';
 import { parseToolInput } from '../envs/environment.js';
 import { readFinishArguments } from '../calls/actionInput.js';
-import { observationText } from './observation.js';
+import { observationText } from '../calls/observation.js';
 import type { ReactAction } from './react.js';
 import { StatusCode, type TrajectoryStep } from '../trajectory.js';
 

@@ -1,10 +1,8 @@
 // The agent as ToolBench runs it: the conversation's opening, the ReAct text read and written, an
-// action carried out, its observation, and the two searches over them (CoT and DFSDT).
+// action carried out, and the two searches over them (CoT and DFSDT).
 export * from './agentLoop.js';
 export * from './dfsdt.js';
 export * from './conversation.js';
 export * from './chatPrompt.js';
 export * from './react.js';
 export * from './executeAction.js';
-export * from './observation.js';
-export * from './partialJson.js';

@@ -1,6 +1,8 @@
-// What the agent, the environments and the judges read alike from ToolBench's calls: an action's
-// input and Finish's arguments, a call's arguments checked, Python's json.dumps, the nesting limit.
+// What the agent, the environments and the judges share about ToolBench's calls: an action's input,
+// Finish's arguments, argument checks, Python's json.dumps, nesting, observation text, cut JSON.
 export * from './actionInput.js';
 export * from './apiArguments.js';
 export * from './pythonJson.js';
 export * from './nesting.js';
+export * from './observation.js';
+export * from './partialJson.js';

@@ -9,7 +9,7 @@
 import { changeName, standardize, type ApiEntry } from '../../toolbench/functions.js';
 import { pythonRepr } from '../../toolbench/pythonRepr.js';
 import { checkArguments, type ArgumentProblem } from '../calls/apiArguments.js';
-import { parsePartialJson } from '../agent/partialJson.js';
+import { parsePartialJson } from '../calls/partialJson.js';
 import { TextSeededRandom, canonicalJson } from '../textSeededRandom.js';
 import { StatusCode } from '../trajectory.js';
 import {

@@ -5,7 +5,7 @@
  * never recorded gets an error reply, so a policy that strays from the recording is visible in the
  * API-error counts.
  */
-import { readObservation } from '../agent/observation.js';
+import { readObservation } from '../calls/observation.js';
 import type { RecordedAnswerSet } from '../recorded/recordedAnswers.js';
 import { canonicalFunctionName } from '../recorded/functionNames.js';
 import { canonicalJson } from '../textSeededRandom.js';

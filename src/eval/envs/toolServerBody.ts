@@ -9,7 +9,7 @@
 import { changeName, standardize } from '../../toolbench/functions.js';
 import type { PostResult } from '../httpJson.js';
 import { MAX_NESTING, tooDeep } from '../calls/nesting.js';
-import { readObservation } from '../agent/observation.js';
+import { readObservation } from '../calls/observation.js';
 import { scrubValue } from '../secrets.js';
 import { StatusCode } from '../trajectory.js';
 import { statusCodeForError, type ApiCall, type EnvReply } from './environment.js';

@@ -6,7 +6,7 @@
 import { queryFunctions, type ToolQuery } from '../../toolbench/functions.js';
 import { parseToolInput, statusCodeForError } from '../envs/environment.js';
 import { readFinishArguments } from '../calls/actionInput.js';
-import { readObservation } from '../agent/observation.js';
+import { readObservation } from '../calls/observation.js';
 import type { RecordedAnswer } from './recordedAnswers.js';
 import { sameFunction } from './functionNames.js';
 import { StatusCode, type Trajectory, type TrajectoryStep } from '../trajectory.js';

@@ -1,6 +1,6 @@
 /** Trajectories and queries built by hand, so each judge rule can be reached on purpose. */
 import type { ApiEntry, ToolQuery } from '../../../src/toolbench/functions.js';
-import { observationText } from '../../../src/eval/agent/observation.js';
+import { observationText } from '../../../src/eval/calls/observation.js';
 import type { StopReason, ToolReply, Trajectory, TrajectoryStep } from '../../../src/eval/trajectory.js';
 
 export function api(tool: string, name: string, required: string[] = []): ApiEntry {

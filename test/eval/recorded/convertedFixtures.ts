@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiToFunction, FINISH_FUNCTION, type ToolFunction } from '../../../src/toolbench/functions.js';
 import { pythonRepr } from '../../../src/toolbench/pythonRepr.js';
-import { observationText } from '../../../src/eval/agent/observation.js';
+import { observationText } from '../../../src/eval/calls/observation.js';
 import { api } from '../judges/trajectoryBuilder.js';
 
 export const OLD_FINISH_WORDING =

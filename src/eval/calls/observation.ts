@@ -3,8 +3,8 @@
  * `{"error", "response"}` object (ASCII-escaped, `", "` and `": "` separators), cut to 1,024
  * characters with `...` appended when longer (docs/toolbench-formats.md §d).
  */
-import { MAX_NESTING, tooDeep } from '../calls/nesting.js';
-import { pythonJsonDumps } from '../calls/pythonJson.js';
+import { MAX_NESTING, tooDeep } from './nesting.js';
+import { pythonJsonDumps } from './pythonJson.js';
 import type { ToolReply } from '../trajectory.js';
 
 export const MAX_OBSERVATION_LENGTH = 1024;
