@@ -16,7 +16,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
-import { observationText } from '../../src/eval/agent/observation.js';
+import { observationText } from '../../src/eval/calls/observation.js';
 import { pythonJsonDumps } from '../../src/eval/calls/pythonJson.js';
 import { writeFileAtomic } from '../../src/eval/report/results.js';
 import { SeededRandom } from '../../src/model/random.js';
