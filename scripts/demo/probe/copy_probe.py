@@ -63,6 +63,16 @@ def collate(batch):
     return ids, labels, mask, kinds
 
 
+def train_step(model, opt, ids, labels, mask):
+    """One optimizer step as kiln's trainer takes it: the mean loss over targets, clipping at 1.0, AdamW."""
+    loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    opt.zero_grad()
+    return loss.item()
+
+
 def loss_by_kind(model, held, vocab):
     model.eval()
     sums = {}
@@ -106,12 +116,7 @@ def main():
         ids, labels, mask, _ = collate(train[s * a.batch:(s + 1) * a.batch])
         for g in opt.param_groups:
             g['lr'] = lr_at(s)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        opt.zero_grad()
-        losses.append(loss.item())
+        losses.append(train_step(model, opt, ids, labels, mask))
         if (s + 1) % a.every == 0 or s + 1 == steps:
             window = losses[-a.every:]
             print(f'step {s + 1}: train loss {sum(window) / len(window):.3f}; held-out loss by kind: {loss_by_kind(model, held, a.vocab)}', flush=True)
