@@ -61,6 +61,24 @@ describe('byte-level BPE trainer', () => {
     expect(Object.keys(JSON.parse(big.vocabJson)).length).toBeGreaterThan(1000);
   });
 
+  it('with splitDigits, spells every number one digit per token and still round-trips', () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `rank ${(i * 37) % 100} of ${1000 + i}, page 24 (24) x24y`);
+    const mergedBpe = trainByteLevelBpe(texts, { vocabSize: 400 });
+    const merged = Tokenizer.fromVocabAndMerges(mergedBpe.vocabJson, mergedBpe.mergesTxt);
+    const splitBpe = trainByteLevelBpe(texts, { vocabSize: 400, splitDigits: true });
+    const split = Tokenizer.fromVocabAndMerges(splitBpe.vocabJson, splitBpe.mergesTxt);
+    const text = 'page 24 of 1999, rank 7 x24y';
+    const pieces = (t: Tokenizer) => t.encode(text, { addBos: false }).map((id) => t.decode([id]));
+    // Without the option the frequent numbers become single tokens.
+    expect(pieces(merged)).toContain(' 24');
+    const digitPieces = pieces(split).filter((p) => /\d/.test(p));
+    expect(digitPieces.join('')).toBe('241999724');
+    for (const p of digitPieces) expect(p).toMatch(/^\d$/);
+    expect(split.decode(split.encode(text, { addBos: false }))).toBe(text);
+    // Merges elsewhere still happen.
+    expect(pieces(split).some((p) => p.length > 1)).toBe(true);
+  });
+
   it('refuses a vocabulary smaller than the specials and bytes', () => {
     expect(() => trainByteLevelBpe(['abc'], { vocabSize: 100 })).toThrow(/vocabSize must be an integer in \[260,/);
   });

@@ -17,6 +17,13 @@ export interface BpeTrainingOptions {
   specialTokens?: string[];
   /** Pairs seen fewer times than this are never merged. */
   minFrequency?: number;
+  /**
+   * Never merge a digit with anything, so every number is spelled one digit per token (` 24` is
+   * `Ġ`, `2`, `4`), as Qwen2's and DeepSeek's tokenizers split numbers. A small model then copies
+   * a number as a few tokens it has seen thousands of times instead of one rare token
+   * (docs/demo.md). Done in the merges, not the pre-tokenizer, so the files stay GPT-2's format.
+   */
+  splitDigits?: boolean;
 }
 
 export interface TrainedBpe {
@@ -122,6 +129,8 @@ class PairIndex {
   constructor(
     private readonly words: number[][],
     private readonly counts: readonly number[],
+    /** Symbols that never take part in a merge. */
+    private readonly unmergeable: ReadonlySet<number> = new Set(),
   ) {}
 
   /** Indexes every word; returns each pair with its count. */
@@ -163,6 +172,7 @@ class PairIndex {
   private addPairs(w: number, sign: 1 | -1, changed: Set<number>): void {
     const word = this.words[w]!;
     for (let i = 0; i + 1 < word.length; i++) {
+      if (this.unmergeable.has(word[i]!) || this.unmergeable.has(word[i + 1]!)) continue;
       const pair = word[i]! * pairShift + word[i + 1]!;
       this.pairCounts.set(pair, (this.pairCounts.get(pair) ?? 0) + sign * this.counts[w]!);
       changed.add(pair);
@@ -200,7 +210,8 @@ export function trainByteLevelBpe(texts: readonly string[], options: BpeTraining
   const symbols = [...byteToUnicode].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
   const symbolId = new Map(symbols.map((s, i) => [s, i]));
   const { words, counts } = countWords(texts, symbolId);
-  const index = new PairIndex(words, counts);
+  const digits = options.splitDigits ? new Set([...'0123456789'].map((d) => symbolId.get(d)!)) : new Set<number>();
+  const index = new PairIndex(words, counts, digits);
   const heap = new PairHeap();
   for (const [pair, count] of index.indexAll()) heap.push(count, pair);
 
