@@ -89,17 +89,20 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
   };
   const evalQueries = {} as Record<DemoGroup, ToolQuery[]>;
   const evalTexts = new Set<string>();
+  const simulator = new OfflineSimulator();
   let evalId = EVAL_ID_BASE;
   for (const group of DEMO_GROUPS) {
     evalQueries[group] = [];
     while (evalQueries[group].length < options.evalQueriesPerGroup) {
       const planned = planQuery(rng, group.slice(0, 2) as 'G1' | 'G2' | 'G3', pools[group]);
       if (evalTexts.has(planned.text)) continue;
+      const query = toQueryRecord(planned, evalId);
+      if (echoesQuery(query, (await trajectory(simulator, query, planned)).cited)) continue;
       evalTexts.add(planned.text);
-      evalQueries[group].push(toQueryRecord(planned, evalId++));
+      evalQueries[group].push(query);
+      evalId++;
     }
   }
-  const simulator = new OfflineSimulator();
   const train: ToolLlamaConversation[] = [];
   const trainQueries: ToolQuery[] = [];
   for (let id = 1; train.length < options.trainQueries; id++) {
@@ -108,8 +111,10 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
     // Train and eval never share a query text.
     if (evalTexts.has(planned.text)) continue;
     const query = toQueryRecord(planned, id);
+    const { conversation, cited } = await trajectory(simulator, query, planned);
+    if (echoesQuery(query, cited)) continue;
     trainQueries.push(query);
-    train.push(await trajectory(simulator, query, planned));
+    train.push(conversation);
   }
   return { tools, train, trainQueries, evalQueries };
 }
@@ -117,6 +122,8 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
 interface PlannedCall {
   api: DemoApi;
   values: (string | number)[];
+  /** The API's parameter indices in the order the query states their values. */
+  order: number[];
 }
 
 interface PlannedQuery {
@@ -143,7 +150,11 @@ function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly 
   }
   const perTool = group === 'G1' && rng.next() < 0.3 ? 2 : 1;
   const chosenByTool = tools.map((t) => rng.shuffle([...t.apis]).slice(0, perTool));
-  const calls = chosenByTool.flat().map((api) => ({ api, values: api.params.map((p) => drawValue(rng, p)) }));
+  const calls = chosenByTool.flat().map((api) => ({
+    api,
+    values: api.params.map((p) => drawValue(rng, p)),
+    order: rng.shuffle(api.params.map((_, i) => i)),
+  }));
   const text = calls.map((c, i) => (i === 0 ? '' : rng.pick(['Also, ', 'Then ', 'And '])) + ask(rng, c, i > 0)).join(' ');
   const offered =
     group === 'G1'
@@ -158,10 +169,10 @@ function drawValue(rng: SeededRandom, kind: ParamKind): string | number {
 
 const OPENERS = ['What are the', 'Show me the', 'Get the', 'Find the', 'I need the', 'Look up the', 'List the'];
 
-/** `Show me the pollen in Oslo over 3 days.`: the topic, then each value in its kind's phrase, in random order. */
+/** `Show me the pollen in Oslo over 3 days.`: the topic, then each value in its kind's phrase, in the call's order. */
 function ask(rng: SeededRandom, call: PlannedCall, continuing: boolean): string {
   const opener = rng.pick(OPENERS);
-  const phrases = rng.shuffle(call.api.params.map((p, i) => p.phrase.replace('{v}', String(call.values[i]))));
+  const phrases = call.order.map((i) => call.api.params[i]!.phrase.replace('{v}', String(call.values[i])));
   const sentence = `${opener} ${call.api.topic} ${phrases.join(' ')}`;
   const text = continuing ? sentence[0]!.toLowerCase() + sentence.slice(1) : sentence;
   return `${text}${opener.startsWith('What') ? '?' : '.'}`;
@@ -177,25 +188,43 @@ function toQueryRecord(planned: PlannedQuery, id: number): ToolQuery {
   };
 }
 
-/** The training conversation: each planned call made against the simulator, then Finish. */
-async function trajectory(simulator: OfflineSimulator, query: ToolQuery, planned: PlannedQuery): Promise<ToolLlamaConversation> {
+/**
+ * Whether an answer citing `cited` could not count as grounded: the rule judge ignores reply values
+ * the query itself states (echo exclusion, docs/judge.md), so `top 17` and a reply's `'rank': 17`
+ * would make even the right answer Unsure. Such queries are drawn again.
+ */
+function echoesQuery(query: ToolQuery, cited: readonly string[]): boolean {
+  const stated = new Set(query.query.match(/\d+/g) ?? []);
+  return cited.some((n) => stated.has(n));
+}
+
+/** The training conversation: each planned call made against the simulator, then Finish; and the numbers its answer cites. */
+async function trajectory(
+  simulator: OfflineSimulator,
+  query: ToolQuery,
+  planned: PlannedQuery,
+): Promise<{ conversation: ToolLlamaConversation; cited: string[] }> {
   const turns: ConversationTurn[] = [
     { from: 'system', value: systemPromptFor(DEMO_PROMPT_TEMPLATE, query) },
     { from: 'user', value: `\n${query.query}\nBegin!\n` },
   ];
   const facts: string[] = [];
+  const cited: string[] = [];
   for (const call of planned.calls) {
     const fn = apiToFunction(call.api.entry).name;
-    const args = Object.fromEntries(call.api.params.map((p, i) => [p.name, call.values[i]]));
+    // Arguments in the order the query states them: each is then the next phrase of the query.
+    const args = Object.fromEntries(call.order.map((i) => [call.api.params[i]!.name, call.values[i]]));
     const actionInput = pythonJsonDumps(args);
     turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${fn}\nAction Input: ${actionInput}` });
     const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
     turns.push({ from: 'function', value: observationText(reply) });
-    facts.push(`${call.api.topic} ${replyFacts(String(reply.response))}.`);
+    const number = replyFacts(String(reply.response));
+    cited.push(number);
+    facts.push(`${call.api.topic} ${number}.`);
   }
   const finish = pythonJsonDumps({ return_type: 'give_answer', final_answer: facts.join(' ') });
   turns.push({ from: 'assistant', value: `\nThought: I have the answer.\nAction: Finish\nAction Input: ${finish}` });
-  return { id: `demo ${query.query_id}: ${query.query}`, conversations: turns };
+  return { conversation: { id: `demo ${query.query_id}: ${query.query}`, conversations: turns }, cited };
 }
 
 /**

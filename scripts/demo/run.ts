@@ -24,6 +24,8 @@ import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_PROMPT_TEMPLATE, generateDemoData, tok
 export interface DemoKnobs {
   data: DemoDataOptions;
   vocabSize: number;
+  /** Numbers spelled one digit per token (the BPE trainer's `splitDigits`). */
+  splitDigits: boolean;
   /**
    * The model trained from random weights: `llama` (rotary positions, RMS norm, gated MLP, trained
    * through a chat template that prints ToolLLaMA's turns) or `opt` (learned positions, trained on
@@ -139,7 +141,7 @@ async function fineTune(
 
 /** A BPE tokenizer trained on the training conversations, and a randomly initialised model, saved to `dir`. */
 async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, gpu: Gpu, log: (line: string) => void): Promise<void> {
-  const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens });
+  const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens, splitDigits: knobs.splitDigits });
   const llama = knobs.model.architecture === 'llama';
   const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt, llama ? DEMO_CHAT_TOKENIZER_CONFIG : {});
   // A multiple of 8 keeps the LM head's matmul on whole tiles; the extra rows are never targets.

@@ -85,19 +85,27 @@ describe('the demo data set', () => {
     expect(leaks).toEqual([]);
   });
 
-  it('fills every argument from the query and cites the observations in the answer', () => {
-    data.train.slice(0, 100).forEach((conv, i) => {
+  it('fills every argument from the query, in its order, and cites the observations in the answer', () => {
+    data.train.forEach((conv, i) => {
       const query = data.trainQueries[i]!;
       const calls = conv.conversations.filter((t) => t.from === 'assistant').slice(0, -1);
       expect(calls.length).toBe(query['relevant APIs'].length);
+      let from = 0;
       for (const call of calls) {
         const args = parseToolInput(call.value.split('Action Input: ')[1]!)!;
-        for (const value of Object.values(args)) expect(query.query).toContain(String(value));
+        for (const value of Object.values(args)) {
+          const at = query.query.indexOf(String(value), from);
+          expect(at).toBeGreaterThanOrEqual(from);
+          from = at;
+        }
       }
       const answer = conv.conversations.at(-1)!.value;
+      const stated = query.query.match(/\d+/g) ?? [];
       for (const obs of conv.conversations.filter((t) => t.from === 'function')) {
         const number = /'\w+': (\d+)/.exec(obs.value)![1]!;
         expect(answer).toContain(number);
+        // A number the query states would not count as evidence (echo exclusion), so none is cited.
+        expect(stated).not.toContain(number);
       }
     });
   });

@@ -39,6 +39,8 @@ def parse_args():
     p.add_argument('--every', type=int, default=250)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--weight', action='append', default=[], metavar='KIND=W',
+                   help='weight the loss of one kind of target token (e.g. answer-number=20); the loss is then the weighted mean')
     return p.parse_args()
 
 
@@ -63,9 +65,16 @@ def collate(batch):
     return ids, labels, mask, kinds
 
 
-def train_step(model, opt, ids, labels, mask):
-    """One optimizer step as kiln's trainer takes it: the mean loss over targets, clipping at 1.0, AdamW."""
-    loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+def train_step(model, opt, ids, labels, mask, weights=None):
+    """One optimizer step as kiln's trainer takes it: the mean loss over targets (weighted when `weights`
+    gives each token a weight), clipping at 1.0, AdamW."""
+    if weights is None:
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    else:
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+        y, w = labels[:, 1:], weights[:, 1:] * (labels[:, 1:] != -100)
+        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp(min=0), reduction='none').reshape(y.shape)
+        loss = (nll * w).sum() / w.sum()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
@@ -104,6 +113,8 @@ def main():
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}], lr=a.lr)
     steps = min(a.steps, len(train) // a.batch)
+    names = {v: k for k, v in KINDS.items()}
+    kind_weights = {names[k]: float(w) for k, w in (x.split('=') for x in a.weight)}
 
     def lr_at(s):
         if s < WARMUP:
@@ -113,10 +124,15 @@ def main():
     print(f'{a.arch}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {steps} steps of {a.batch}', flush=True)
     losses = []
     for s in range(steps):
-        ids, labels, mask, _ = collate(train[s * a.batch:(s + 1) * a.batch])
+        ids, labels, mask, kinds = collate(train[s * a.batch:(s + 1) * a.batch])
         for g in opt.param_groups:
             g['lr'] = lr_at(s)
-        losses.append(train_step(model, opt, ids, labels, mask))
+        weights = None
+        if kind_weights:
+            weights = torch.ones(kinds.shape)
+            for kind, w in kind_weights.items():
+                weights[kinds == kind] = w
+        losses.append(train_step(model, opt, ids, labels, mask, weights))
         if (s + 1) % a.every == 0 or s + 1 == steps:
             window = losses[-a.every:]
             print(f'step {s + 1}: train loss {sum(window) / len(window):.3f}; held-out loss by kind: {loss_by_kind(model, held, a.vocab)}', flush=True)
