@@ -54,8 +54,8 @@ export const CATEGORY_TOPICS: Readonly<Record<string, readonly string[]>> = {
 export const HELD_OUT_CATEGORIES: readonly string[] = ['Science', 'Gaming'];
 
 // Reply fields: one number and one text per API. The numbers are ones the simulator fills with two
-// digits (11-99), one token each, which the answer cites: a small model learns to copy one token
-// long before it copies a five-digit number's two or three (docs/demo.md).
+// digits (11-99), which the answer cites: two digit tokens to copy rather than a five-digit
+// number's five (docs/demo.md).
 const NUMBER_FIELDS = ['rank', 'position', 'index', 'page', 'age', 'percentage'];
 const TEXT_FIELDS = ['status', 'label', 'grade', 'note', 'source', 'region'];
 
