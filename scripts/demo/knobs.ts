@@ -5,7 +5,7 @@
 import type { DemoKnobs } from './run.js';
 
 export const DEMO: DemoKnobs = {
-  data: { seed: 1234, trainQueries: 5000, evalQueriesPerGroup: 8, toolsPerCategory: 6, heldOutToolsPerCategory: 1 },
+  data: { seed: 1234, trainQueries: 6000, evalQueriesPerGroup: 8, toolsPerCategory: 6, heldOutToolsPerCategory: 1 },
   vocabSize: 2048,
   splitDigits: true,
   model: { architecture: 'llama', hiddenSize: 128, numHiddenLayers: 2, numAttentionHeads: 4, ffnDim: 512, maxPositionEmbeddings: 512 },

@@ -30,6 +30,7 @@ def parse_args():
     p.add_argument('--arch', choices=['opt', 'llama'], default='llama')
     p.add_argument('--steps', type=int, default=1500)
     p.add_argument('--lr', type=float, default=3e-3)
+    p.add_argument('--schedule', choices=['cosine', 'linear', 'constant'], default='cosine', help='after warmup, as kiln names them')
     p.add_argument('--batch', type=int, default=2)
     p.add_argument('--layers', type=int, default=2)
     p.add_argument('--hidden', type=int, default=128)
@@ -119,7 +120,12 @@ def main():
     def lr_at(s):
         if s < WARMUP:
             return a.lr * s / WARMUP
-        return a.lr * 0.5 * (1 + math.cos(math.pi * (s - WARMUP) / max(1, steps - WARMUP)))
+        progress = (s - WARMUP) / max(1, steps - WARMUP)
+        if a.schedule == 'constant':
+            return a.lr
+        if a.schedule == 'linear':
+            return a.lr * (1 - progress)
+        return a.lr * 0.5 * (1 + math.cos(math.pi * progress))
 
     print(f'{a.arch}: {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M parameters, {steps} steps of {a.batch}', flush=True)
     losses = []
