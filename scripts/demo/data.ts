@@ -17,6 +17,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { OfflineSimulator } from '../../src/eval/envs/offline.js';
 import { observationText } from '../../src/eval/calls/observation.js';
+import { digitRunsOf } from '../../src/eval/judges/evidence.js';
 import { pythonJsonDumps } from '../../src/eval/calls/pythonJson.js';
 import { writeFileAtomic } from '../../src/eval/report/results.js';
 import { SeededRandom } from '../../src/model/random.js';
@@ -194,7 +195,7 @@ function toQueryRecord(planned: PlannedQuery, id: number): ToolQuery {
  * would make even the right answer Unsure. Such queries are drawn again.
  */
 function echoesQuery(query: ToolQuery, cited: readonly string[]): boolean {
-  const stated = new Set(query.query.match(/\d+/g) ?? []);
+  const stated = digitRunsOf(query.query);
   return cited.some((n) => stated.has(n));
 }
 

@@ -67,15 +67,14 @@ def collate(batch):
 
 
 def train_step(model, opt, ids, labels, mask, weights=None):
-    """One optimizer step as kiln's trainer takes it: the mean loss over targets (weighted when `weights`
-    gives each token a weight), clipping at 1.0, AdamW."""
+    """One optimizer step as kiln's trainer takes it: the mean loss over targets, each weighted by
+    `weights` (none: all ones, kiln's plain mean), clipping at 1.0, AdamW."""
     if weights is None:
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-    else:
-        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
-        y, w = labels[:, 1:], weights[:, 1:] * (labels[:, 1:] != -100)
-        nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp(min=0), reduction='none').reshape(y.shape)
-        loss = (nll * w).sum() / w.sum()
+        weights = torch.ones(labels.shape)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+    y, w = labels[:, 1:], weights[:, 1:] * (labels[:, 1:] != -100)
+    nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1).clamp(min=0), reduction='none').reshape(y.shape)
+    loss = (nll * w).sum() / w.sum()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
@@ -133,11 +132,9 @@ def main():
         ids, labels, mask, kinds = collate(train[s * a.batch:(s + 1) * a.batch])
         for g in opt.param_groups:
             g['lr'] = lr_at(s)
-        weights = None
-        if kind_weights:
-            weights = torch.ones(kinds.shape)
-            for kind, w in kind_weights.items():
-                weights[kinds == kind] = w
+        weights = torch.ones(kinds.shape)
+        for kind, w in kind_weights.items():
+            weights[kinds == kind] = w
         losses.append(train_step(model, opt, ids, labels, mask, weights))
         if (s + 1) % a.every == 0 or s + 1 == steps:
             window = losses[-a.every:]
