@@ -7,6 +7,12 @@
 export interface ConversationTurn {
   from: ToolLlamaRole;
   value: string;
+  /**
+   * An assistant turn's loss weight, as OpenAI's chat fine-tuning format gives it per message: 0
+   * keeps the turn out of the targets (a failed call the model should see, not learn to make);
+   * 1, or no weight, trains on it. Ignored under `lossOn: 'all'`.
+   */
+  weight?: 0 | 1;
 }
 
 /** A ToolLLaMA training instance: the shape of ToolBench's `toolllama_G123_dfs_train.json` items. */
@@ -55,7 +61,8 @@ function roleName(role: string, where: string): string {
  * masks through the last `\nAssistant: `), and the `\n` separator after a non-final turn is not a
  * target. The `</s>` after the final turn is inside the span when that turn is an assistant turn,
  * so the model learns to stop. With `last-assistant` the span is the last assistant turn's value
- * (plus `</s>` when it ends the text), which on ToolLLaMA data is exactly its mask.
+ * (plus `</s>` when it ends the text), which on ToolLLaMA data is exactly its mask. An assistant
+ * turn of weight 0 has no span under either.
  */
 export function renderConversation(
   conv: Pick<ToolLlamaConversation, 'conversations'> & { id?: string },
@@ -65,7 +72,7 @@ export function renderConversation(
   const turns = conv.conversations;
   if (turns.length === 0) throw new Error(`${where}: no turns`);
   let text = '';
-  const assistantSpans: [number, number][] = [];
+  const assistantSpans: { span: [number, number]; weight: number }[] = [];
   const valueSpans: [number, number][] = [];
   turns.forEach((turn, i) => {
     const prefix = `${roleName(turn.from, `${where} turn ${i} field "from"`)}: `;
@@ -76,15 +83,16 @@ export function renderConversation(
     text += turn.value + (isLast ? EOS_TEXT : '\n');
     valueSpans.push([start, start + turn.value.length]);
     const end = isLast ? text.length : text.length - 1;
-    if (turn.from === 'assistant' && end > start) assistantSpans.push([start, end]);
+    if (turn.from === 'assistant' && end > start) assistantSpans.push({ span: [start, end], weight: turn.weight ?? 1 });
   });
+  const weighted = (spans: typeof assistantSpans) => spans.filter((s) => s.weight !== 0).map((s) => s.span);
   switch (options.lossOn) {
     case 'all':
       return { text, lossSpans: [[0, text.length]], valueSpans };
     case 'assistant':
-      return { text, lossSpans: assistantSpans, valueSpans };
+      return { text, lossSpans: weighted(assistantSpans), valueSpans };
     case 'last-assistant':
-      return { text, lossSpans: assistantSpans.slice(-1), valueSpans };
+      return { text, lossSpans: weighted(assistantSpans.slice(-1)), valueSpans };
   }
 }
 

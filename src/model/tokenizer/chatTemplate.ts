@@ -34,6 +34,10 @@ export interface ChatRenderOptions {
 export interface EncodedChat {
   ids: number[];
   assistant: boolean[];
+  /** Per token, which assistant span (0, 1, ... in order) holds it, or -1. */
+  assistantSpan: number[];
+  /** How many assistant spans the conversation has; with `spanSource: 'messages'`, one per assistant message. */
+  spanCount: number;
   /** Where the spans came from: the template's generation blocks, or the assistant messages. */
   spanSource: 'generation' | 'messages';
 }
@@ -129,24 +133,25 @@ export function encodeChat(tokenizer: Tokenizer, messages: readonly ChatMessage[
   const { text, spans, spanSource } = assistantSpans(tokenizer, messages, opts);
   if (spans.length === 0) throw new Error('kiln: the conversation has no assistant turn to train on');
   const ids: number[] = [];
-  const assistant: boolean[] = [];
+  const assistantSpan: number[] = [];
   let at = 0;
-  const piece = (end: number, target: boolean) => {
+  const piece = (end: number, span: number) => {
     if (end <= at) return;
     for (const id of tokenizer.encode(text.slice(at, end), { addBos: false })) {
       ids.push(id);
-      assistant.push(target);
+      assistantSpan.push(span);
     }
     at = end;
   };
-  for (const [start, end] of spans) {
-    piece(start, false);
-    piece(end, true);
-  }
-  piece(text.length, false);
+  spans.forEach(([start, end], k) => {
+    piece(start, -1);
+    piece(end, k);
+  });
+  piece(text.length, -1);
+  const assistant = assistantSpan.map((k) => k >= 0);
   const whole = tokenizer.encode(text, { addBos: false });
   if (whole.length !== ids.length || whole.some((id, i) => id !== ids[i])) {
     throw new Error('kiln: an assistant span of the chat template starts or ends inside a token; its tokens cannot be marked exactly');
   }
-  return { ids, assistant, spanSource };
+  return { ids, assistant, assistantSpan, spanCount: spans.length, spanSource };
 }

@@ -31,6 +31,22 @@ function targetMask(assistant: readonly boolean[], lossOn: LossOn): boolean[] {
   return mask;
 }
 
+/**
+ * Each assistant span's loss weight: the weight of the assistant turn it renders. Spans pair with
+ * assistant turns one to one, in order, unless a template's generation blocks say otherwise; then
+ * a turn of weight 0 cannot be placed, and the conversation is refused rather than trained on whole.
+ */
+function spanWeights(conv: ToolLlamaConversation, spanCount: number): number[] {
+  const weights = conv.conversations.filter((t) => t.from === 'assistant').map((t) => t.weight ?? 1);
+  if (!weights.includes(0)) return Array.from({ length: spanCount }, () => 1);
+  if (weights.length !== spanCount) {
+    throw new Error(
+      `conversation ${conv.id}: an assistant turn has weight 0, but the chat template marks ${spanCount} generation spans for ${weights.length} assistant turns, so which tokens to leave out is unknown`,
+    );
+  }
+  return weights;
+}
+
 /** fitExample's counterpart for a chat template: render, mark the assistant, drop what does not fit. */
 export function fitChatExample(tokenizer: Tokenizer, conv: ToolLlamaConversation, options: FitOptions): FitOutcome {
   let encoded;
@@ -41,7 +57,9 @@ export function fitChatExample(tokenizer: Tokenizer, conv: ToolLlamaConversation
   }
   const ids = tokenizer.addsBos ? [tokenizer.bosId, ...encoded.ids] : encoded.ids;
   const assistant = tokenizer.addsBos ? [false, ...encoded.assistant] : encoded.assistant;
-  const mask = targetMask(assistant, options.lossOn);
+  const spanOf = tokenizer.addsBos ? [-1, ...encoded.assistantSpan] : encoded.assistantSpan;
+  const weights = spanWeights(conv, encoded.spanCount);
+  const mask = targetMask(assistant, options.lossOn).map((target, i) => target && (options.lossOn === 'all' || weights[spanOf[i]!] !== 0));
   // The opening, for the pre-flight: the tokens before the first assistant token.
   const firstAssistant = assistant.indexOf(true);
   const lengths = { total: ids.length, opening: firstAssistant < 0 ? ids.length : firstAssistant };

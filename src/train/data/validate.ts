@@ -53,11 +53,21 @@ export function validateConversation(value: unknown): ToolLlamaConversation {
       throw new RecordError(`conversations[${i}].from`, `expected system, user, function or assistant, got ${got}`);
     }
     if (typeof t.value !== 'string') throw new RecordError(`conversations[${i}].value`, 'expected a string');
+    if (t.weight !== undefined) {
+      if (t.from !== 'assistant') throw new RecordError(`conversations[${i}].weight`, `only an assistant turn has a loss weight, this is a ${t.from} turn`);
+      if (t.weight !== 0 && t.weight !== 1) throw new RecordError(`conversations[${i}].weight`, `expected 0 or 1, got ${JSON.stringify(t.weight)}`);
+    }
   });
   if (!conversations.some((t: ConversationTurn) => t.from === 'assistant')) {
     throw new RecordError('conversations', 'no assistant turn, so nothing to learn');
   }
-  return { id, conversations: conversations.map((t: ConversationTurn) => ({ from: t.from, value: t.value })) };
+  if (!conversations.some((t: ConversationTurn) => t.from === 'assistant' && t.weight !== 0)) {
+    throw new RecordError('conversations', 'every assistant turn has weight 0, so nothing to learn');
+  }
+  return {
+    id,
+    conversations: conversations.map((t: ConversationTurn) => (t.weight === undefined ? { from: t.from, value: t.value } : { from: t.from, value: t.value, weight: t.weight })),
+  };
 }
 
 /**
@@ -74,7 +84,9 @@ export function chatToConversation(value: unknown, fallbackId: string): ToolLlam
   const conversations = messages.map((m: unknown, i): ConversationTurn => {
     const field = `${base}[${i}]`;
     if (m === null || typeof m !== 'object') throw new RecordError(field, 'expected a message object');
-    const msg = m as { role?: unknown; content?: unknown; function_call?: unknown; tool_calls?: unknown };
+    const msg = m as { role?: unknown; content?: unknown; function_call?: unknown; tool_calls?: unknown; weight?: unknown };
+    // OpenAI's per-message loss weight; validateConversation checks its value.
+    const weight = msg.weight === undefined ? {} : { weight: msg.weight as ConversationTurn['weight'] };
     const role = msg.role === 'tool' ? 'function' : msg.role;
     if (typeof role !== 'string' || !TURN_ROLES.has(role)) {
       const got = JSON.stringify(msg.role);
@@ -83,10 +95,10 @@ export function chatToConversation(value: unknown, fallbackId: string): ToolLlam
     const call = role === 'assistant' ? messageCall(msg, field) : null;
     if (call !== null) {
       const thought = typeof msg.content === 'string' ? msg.content : '';
-      return { from: 'assistant', value: `\nThought: ${thought}\nAction: ${call.name}\nAction Input: ${call.arguments}` };
+      return { from: 'assistant', value: `\nThought: ${thought}\nAction: ${call.name}\nAction Input: ${call.arguments}`, ...weight };
     }
     if (typeof msg.content !== 'string') throw new RecordError(`${field}.content`, 'expected a string');
-    return { from: role as ConversationTurn['from'], value: msg.content };
+    return { from: role as ConversationTurn['from'], value: msg.content, ...weight };
   });
   return validateConversation({ id: typeof id === 'string' ? id : fallbackId, conversations });
 }
