@@ -26,6 +26,12 @@ export interface GenerateOptions {
   stopWhen?: (newText: string) => boolean;
   /** Default the config's eos_token_id (every id of its list); null never stops at a token. */
   eosTokenId?: number | readonly number[] | null;
+  /**
+   * Restricts a sequence's next token to the ids returned, as transformers' `prefix_allowed_tokens_fn`
+   * does (here given the sequence's index in the batch and its new tokens so far); null leaves it
+   * free. Used for constrained decoding, e.g. an agent's Action line (src/eval/agent/actionNames.ts).
+   */
+  allowedTokens?: (sequence: number, newTokens: readonly number[]) => readonly number[] | null;
   /** false recomputes the whole sequence every step (slow; tests compare it with the cache). */
   useCache?: boolean;
 }
@@ -111,7 +117,7 @@ export async function generate(model: GenerationModel, prompts: number[][], opts
       for (let b = 0; b < B; b++) {
         let token = pad;
         if (!finished[b]) {
-          token = chooseToken(host.subarray(b * V, (b + 1) * V), opts, rng);
+          token = chooseToken(restrict(host.subarray(b * V, (b + 1) * V), opts.allowedTokens?.(b, out[b]!) ?? null), opts, rng);
           out[b]!.push(token);
           if (eos.has(token)) finished[b] = true;
           else if (decodesText) {
@@ -126,6 +132,18 @@ export async function generate(model: GenerationModel, prompts: number[][], opts
     }
   } finally {
     cache?.release();
+  }
+  return out;
+}
+
+/** The logits with every id outside `allowed` at -Infinity (a copy), or the logits themselves when unrestricted. */
+function restrict(logits: Float32Array, allowed: readonly number[] | null): Float32Array {
+  if (allowed === null) return logits;
+  if (allowed.length === 0) throw new Error('kiln: allowedTokens returned no token, so no next token can be chosen');
+  const out = new Float32Array(logits.length).fill(-Infinity);
+  for (const id of allowed) {
+    if (!Number.isInteger(id) || id < 0 || id >= logits.length) throw new Error(`kiln: allowedTokens returned ${id}, not a token id below ${logits.length}`);
+    out[id] = logits[id]!;
   }
   return out;
 }

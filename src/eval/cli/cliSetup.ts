@@ -96,6 +96,7 @@ async function loadKilnPolicy(args: ParsedArgs): Promise<Policy> {
     seed: num(args, 'seed'),
     batchSize: num(args, 'batch-size'),
     stopAfterActionInput: args['stop-after-action-input'] === true,
+    constrainActions: args['constrain-actions'] === true,
     ...(chat ? { encodePrompt: (m) => chat.encodePrompt(m), extraStopStrings: chat.stopStrings } : {}),
   });
 }

@@ -13,6 +13,7 @@
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
 import { actionInputEnd } from '../agent/react.js';
+import { allowedActionTokens, tokenPieces, type TokenPieces } from '../agent/actionNames.js';
 import type { GenerateOptions } from '../../model/generate.js';
 import type { FittingPolicy } from '../../toolbench/fitting.js';
 import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from './policy.js';
@@ -20,6 +21,8 @@ import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from './p
 export interface TextTokenizer {
   encode(text: string): number[];
   decode(ids: number[]): string;
+  /** Needed only to constrain the Action line (`constrainActions`). */
+  readonly vocabSize?: number;
 }
 
 export interface GenerativeModel {
@@ -45,6 +48,8 @@ export interface KilnPolicyOptions {
   batchSize: number;
   /** Stop each step once its Action Input's JSON object is complete, instead of at `</s>`. */
   stopAfterActionInput?: boolean;
+  /** Decode the Action line constrained to the offered functions' names (src/eval/agent/actionNames.ts). */
+  constrainActions?: boolean;
   /** How a prompt becomes ids (a chat template, src/eval/agent/chatPrompt.ts); default ToolLLaMA's text. */
   encodePrompt?: (messages: PolicyRequest['messages']) => number[];
   /** Stop strings beside KILN_STOP_STRINGS (a chat template's end-of-turn text). */
@@ -71,10 +76,13 @@ export class KilnPolicy implements Policy {
   readonly contextWindow: ContextWindow;
   readonly maxBatch: number;
   private readonly stops: string[];
+  private readonly vocabulary: TokenPieces | null;
 
   constructor(private readonly o: KilnPolicyOptions) {
     this.stops = [...KILN_STOP_STRINGS, ...(o.extraStopStrings ?? [])];
-    this.description = `kiln model ${o.source}`;
+    this.description = `kiln model ${o.source}${o.constrainActions ? ' (Action names constrained to the offered functions)' : ''}`;
+    if (o.constrainActions && o.tokenizer.vocabSize === undefined) throw new Error('constrainActions needs a tokenizer that reports its vocabSize');
+    this.vocabulary = o.constrainActions ? tokenPieces({ decode: (ids) => o.tokenizer.decode(ids), vocabSize: o.tokenizer.vocabSize! }) : null;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
     if (o.fitting !== undefined) this.fitting = o.fitting;
     this.contextWindow = kilnContextWindow(o.tokenizer, o.maxPositions, o.maxNewTokens);
@@ -99,6 +107,8 @@ export class KilnPolicy implements Policy {
       } else fitting.push({ index, ids });
     });
     if (fitting.length > 0) {
+      const vocabulary = this.vocabulary;
+      const names = fitting.map((f) => requests[f.index]!.functions.map((fn) => fn.name));
       const outputs = await this.o.model.generate(
         fitting.map((f) => f.ids),
         {
@@ -108,6 +118,7 @@ export class KilnPolicy implements Policy {
           stopStrings: this.stops,
           tokenizer: this.o.tokenizer,
           ...(this.o.stopAfterActionInput ? { stopWhen: (text: string) => actionInputEnd(text) >= 0 } : {}),
+          ...(vocabulary ? { allowedTokens: (b: number, ids: readonly number[]) => allowedActionTokens(this.o.tokenizer.decode([...ids]), names[b]!, vocabulary) } : {}),
         },
       );
       if (outputs.length !== fitting.length) {

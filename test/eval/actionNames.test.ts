@@ -1,0 +1,128 @@
+/**
+ * Constrained decoding of the Action line: which tokens `allowedActionTokens` lets through, that
+ * `generate` honours the restriction (greedy and sampled, with a stand-in model on the host), and
+ * that the kiln policy hands each request its own offered names.
+ */
+import { describe, expect, it } from 'vitest';
+import { allowedActionTokens, tokenPieces } from '../../src/eval/agent/actionNames.js';
+import { KilnPolicy, type GenerativeModel, type TextTokenizer } from '../../src/eval/policies/kiln.js';
+import type { PolicyRequest } from '../../src/eval/policies/policy.js';
+import type { GenerationModel } from '../../src/model/causalLM.js';
+import { generate, type GenerateOptions } from '../../src/model/generate.js';
+import type { Tensor } from '../../src/kernels/index.js';
+
+// A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
+const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
+const vocabulary = { pieces: PIECES };
+const id = (piece: string) => PIECES.indexOf(piece);
+const allowedPieces = (text: string, names: string[]) => allowedActionTokens(text, names, vocabulary)?.map((i) => PIECES[i]);
+
+describe('allowedActionTokens', () => {
+  const names = ['pollen_for_kavelo', 'wind_for_kavelo', 'Finish'];
+
+  it('is free outside an Action line: in the Thought, in the Action Input, and once the line has ended', () => {
+    expect(allowedActionTokens('\nThought: I need the pollen.', names, vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: t\nAction: pollen_for_kavelo\n', names, vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input: {"a', names, vocabulary)).toBeNull();
+  });
+
+  it('inside the line, lets through exactly the pieces that keep it a prefix of an offered name and its newline', () => {
+    expect(allowedPieces('\nThought: t\nAction:', names).sort()).toEqual([' ', ' pollen'].sort());
+    expect(allowedPieces('\nThought: t\nAction: ', names).sort()).toEqual(['Finish', 'p', 'w']);
+    expect(allowedPieces('\nAction: pollen', names).sort()).toEqual(['_', '_for'].sort());
+    expect(allowedPieces('\nAction: pollen_for_', names)).toEqual(['k', 'kavelo']);
+    // The name's last character may come with what follows the newline, in one piece.
+    expect(allowedPieces('\nAction: pollen_for_kavel', names)).toEqual(['o', 'o\nAction']);
+    expect(allowedPieces('\nAction: pollen_for_kavelo', names)).toEqual(['\n']);
+    // The empty piece (a special token that decodes to nothing) never is.
+    expect(allowedPieces('\nAction:', names)).not.toContain('');
+  });
+
+  it('leaves the model free where no offered name can continue the line', () => {
+    expect(allowedActionTokens('\nAction: zzz', names, vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nAction: ', ['ünïcode_name'], vocabulary)).toBeNull();
+  });
+
+  it('decodes each id once into its piece', () => {
+    const tokenizer = { vocabSize: 3, decode: (ids: number[]) => ids.map((i) => ['a', 'b', 'c'][i]).join('') };
+    expect(tokenPieces(tokenizer).pieces).toEqual(['a', 'b', 'c']);
+  });
+});
+
+/** A host-side stand-in model whose logits prefer the lowest id; generate needs only these members. */
+function lowestIdModel(vocabSize: number): GenerationModel {
+  return {
+    vocabSize,
+    generationPadId: 0,
+    eosTokenIds: [],
+    newKVCache: () => {
+      throw new Error('not used: useCache is false');
+    },
+    lastPositionLogits: (_ids: Int32Array, _mask: Int32Array, B: number) => {
+      const logits = new Float32Array(B * vocabSize);
+      for (let b = 0; b < B; b++) for (let v = 0; v < vocabSize; v++) logits[b * vocabSize + v] = -v;
+      return { toArray: async () => logits, release: () => {} } as unknown as Tensor;
+    },
+  } as unknown as GenerationModel;
+}
+
+describe('generate with allowedTokens', () => {
+  it('chooses only allowed ids, greedy or sampled, per sequence', async () => {
+    const model = lowestIdModel(8);
+    const allowedTokens = (b: number, newTokens: readonly number[]) => (newTokens.length === 1 ? [5 + b] : null);
+    const base: GenerateOptions = { maxNewTokens: 3, eosTokenId: null, useCache: false, allowedTokens };
+    expect(await generate(model, [[1], [1]], base)).toEqual([
+      [0, 5, 0],
+      [0, 6, 0],
+    ]);
+    const sampled = await generate(model, [[1], [1]], { ...base, temperature: 1, seed: 3 });
+    expect(sampled.map((s) => s[1])).toEqual([5, 6]);
+  });
+
+  it('refuses an empty or out-of-range allowed list', async () => {
+    const model = lowestIdModel(4);
+    await expect(generate(model, [[1]], { maxNewTokens: 1, useCache: false, allowedTokens: () => [] })).rejects.toThrow(/no token/);
+    await expect(generate(model, [[1]], { maxNewTokens: 1, useCache: false, allowedTokens: () => [4] })).rejects.toThrow(/not a token id/);
+  });
+});
+
+describe('KilnPolicy with constrainActions', () => {
+  const chars = [...'abcdefghijklmnopqrstuvwxyz_: \nATF'];
+  const tokenizer: TextTokenizer = {
+    vocabSize: chars.length,
+    encode: (text) => Array.from(text, (c) => Math.max(0, chars.indexOf(c))),
+    decode: (ids) => ids.map((i) => chars[i]).join(''),
+  };
+  function request(names: string[]): PolicyRequest {
+    return {
+      query: { query: 'q', query_id: 1, api_list: [], 'relevant APIs': [] },
+      category: 'c',
+      messages: [{ role: 'user', content: 'u' }],
+      functions: names.map((name) => ({ name, description: '', parameters: { type: 'object', properties: {}, required: [], optional: [] } })),
+      callIndex: 0,
+    };
+  }
+
+  it("gives each request of a batch its own offered names, and says so in the policy's description", async () => {
+    let opts: GenerateOptions | undefined;
+    const model: GenerativeModel = {
+      generate: async (inputIds, o) => {
+        opts = o;
+        return inputIds.map(() => []);
+      },
+    };
+    const settings = { model, tokenizer, source: 'fake', maxPositions: 100, maxNewTokens: 10, temperature: 0, seed: 0, batchSize: 2 };
+    const policy = new KilnPolicy({ ...settings, constrainActions: true });
+    await policy.complete([request(['ab_for_x', 'Finish']), request(['cd_for_y', 'Finish'])]);
+    const allowed = (b: number, text: string) => opts!.allowedTokens!(b, tokenizer.encode(text))?.map((i) => chars[i]).sort();
+    expect(allowed(0, '\nAction: ')).toEqual(['F', 'a']);
+    expect(allowed(1, '\nAction: ')).toEqual(['F', 'c']);
+    expect(allowed(0, '\nThought: ')).toBeUndefined();
+    expect(policy.description).toMatch(/constrained/);
+    // Without the option the model decodes freely, as ToolBench's runs do.
+    await new KilnPolicy(settings).complete([request(['ab_for_x'])]);
+    expect(opts!.allowedTokens).toBeUndefined();
+    expect(new KilnPolicy(settings).description).not.toMatch(/constrained/);
+    expect(() => new KilnPolicy({ ...settings, tokenizer: { encode: tokenizer.encode, decode: tokenizer.decode }, constrainActions: true })).toThrow(/vocabSize/);
+  });
+});
