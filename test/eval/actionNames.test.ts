@@ -9,13 +9,12 @@ import { KilnPolicy, type GenerativeModel, type TextTokenizer } from '../../src/
 import type { PolicyRequest } from '../../src/eval/policies/policy.js';
 import type { GenerationModel } from '../../src/model/causalLM.js';
 import { generate, type GenerateOptions } from '../../src/model/generate.js';
-import type { Tensor } from '../../src/kernels/index.js';
+import type { Tensor } from '../../src/autograd/tensor.js';
 
 // A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
 const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
 const vocabulary = { pieces: PIECES };
-const id = (piece: string) => PIECES.indexOf(piece);
-const allowedPieces = (text: string, names: string[]) => allowedActionTokens(text, names, vocabulary)?.map((i) => PIECES[i]);
+const allowedPieces = (text: string, names: string[]) => (allowedActionTokens(text, names, vocabulary) ?? []).map((i) => PIECES[i]!);
 
 describe('allowedActionTokens', () => {
   const names = ['pollen_for_kavelo', 'wind_for_kavelo', 'Finish'];
