@@ -79,6 +79,24 @@ describe('byte-level BPE trainer', () => {
     expect(pieces(split).some((p) => p.length > 1)).toBe(true);
   });
 
+  it('with separateSpaces, a word is the same token after a space and after a quote, and text still round-trips', () => {
+    const texts = Array.from({ length: 300 }, (_, i) => `Show the pollen in Lisbon over ${i % 9} days. {"city": "Lisbon", "n": ${i}}`);
+    const joinedBpe = trainByteLevelBpe(texts, { vocabSize: 400 });
+    const joined = Tokenizer.fromVocabAndMerges(joinedBpe.vocabJson, joinedBpe.mergesTxt);
+    const apartBpe = trainByteLevelBpe(texts, { vocabSize: 400, separateSpaces: true });
+    const apart = Tokenizer.fromVocabAndMerges(apartBpe.vocabJson, apartBpe.mergesTxt);
+    const text = 'the pollen in Lisbon: {"city": "Lisbon"}';
+    const pieces = (t: Tokenizer) => t.encode(text, { addBos: false }).map((id) => t.decode([id]));
+    // Without the option the word after a space is another token than the word after a quote.
+    expect(pieces(joined)).toEqual(expect.arrayContaining([' Lisbon', 'Lisbon']));
+    expect(pieces(apart).filter((p) => p.includes('Lisbon'))).toEqual(['Lisbon', 'Lisbon']);
+    expect(pieces(apart).some((p) => /^ \p{L}/u.test(p))).toBe(false);
+    expect(apart.decode(apart.encode(text, { addBos: false }))).toBe(text);
+    // A space still merges with punctuation (` "`), and words still merge inside.
+    expect(pieces(apart)).toContain(' "');
+    expect(pieces(apart)).toContain('pollen');
+  });
+
   it('refuses a vocabulary smaller than the specials and bytes', () => {
     expect(() => trainByteLevelBpe(['abc'], { vocabSize: 100 })).toThrow(/vocabSize must be an integer in \[260,/);
   });

@@ -24,6 +24,14 @@ export interface BpeTrainingOptions {
    * (docs/demo.md). Done in the merges, not the pre-tokenizer, so the files stay GPT-2's format.
    */
   splitDigits?: boolean;
+  /**
+   * Never merge the space before a word into the word, so a word is one and the same token after a
+   * space in prose (`Ġ`, `Lisbon`) and after a quote in JSON (`"`, `Lisbon`). A small model can
+   * then copy an argument from the query into the Action Input as the token it reads, instead of
+   * learning which spaced token goes with which unspaced one (docs/demo.md). In the merges, like
+   * `splitDigits`.
+   */
+  separateSpaces?: boolean;
 }
 
 export interface TrainedBpe {
@@ -89,13 +97,20 @@ class PairHeap {
 }
 
 /** Distinct pre-tokenized words of `texts` as symbol ids, sorted, with how often each occurs. */
-function countWords(texts: readonly string[], symbolId: ReadonlyMap<string, number>): { words: number[][]; counts: number[] } {
+function countWords(texts: readonly string[], symbolId: ReadonlyMap<string, number>, separateSpaces: boolean): { words: number[][]; counts: number[] } {
   // Pre-tokenization keeps merges inside words.
   const wordCounts = new Map<string, number>();
+  const add = (piece: string) => {
+    const word = toByteLevel(piece);
+    wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
+  };
   for (const text of texts) {
     for (const piece of text.match(gpt2PreTokenizePattern) ?? []) {
-      const word = toByteLevel(piece);
-      wordCounts.set(word, (wordCounts.get(word) ?? 0) + 1);
+      // Counted apart, the space and the word never form a pair, so no merge joins them.
+      if (separateSpaces && /^ \p{L}/u.test(piece)) {
+        add(' ');
+        add(piece.slice(1));
+      } else add(piece);
     }
   }
   const words: number[][] = [];
@@ -209,7 +224,7 @@ export function trainByteLevelBpe(texts: readonly string[], options: BpeTraining
   // Symbols: the 256 byte characters in code point order, then merged strings.
   const symbols = [...byteToUnicode].sort((a, b) => a.charCodeAt(0) - b.charCodeAt(0));
   const symbolId = new Map(symbols.map((s, i) => [s, i]));
-  const { words, counts } = countWords(texts, symbolId);
+  const { words, counts } = countWords(texts, symbolId, options.separateSpaces ?? false);
   const digits = options.splitDigits ? new Set([...'0123456789'].map((d) => symbolId.get(d)!)) : new Set<number>();
   const index = new PairIndex(words, counts, digits);
   const heap = new PairHeap();
