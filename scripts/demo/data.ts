@@ -63,6 +63,12 @@ export interface DemoDataOptions {
   evalQueriesPerGroup: number;
   toolsPerCategory: number;
   heldOutToolsPerCategory: number;
+  /**
+   * Share of training trajectories whose first call names a tool the query does not offer, gets
+   * the evaluation's `No such function name` error, and is made again correctly. The failed call
+   * has loss weight 0: the model learns to read the error and retry, not to make the mistake.
+   */
+  retryShare: number;
 }
 
 export interface DemoData {
@@ -71,6 +77,14 @@ export interface DemoData {
   /** The query record of each training conversation, in the same order. */
   trainQueries: ToolQuery[];
   evalQueries: Record<DemoGroup, ToolQuery[]>;
+  /** By eval query id: the calls that answer it, with the arguments its text states. */
+  expectedCalls: Record<number, ExpectedCall[]>;
+}
+
+/** A call a query needs: the function and the arguments as the query states them. */
+export interface ExpectedCall {
+  function: string;
+  arguments: Record<string, string | number>;
 }
 
 // Eval query ids start here, so they never meet train ids (ToolBench ids are unique across files).
@@ -89,6 +103,7 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
     G3_instruction: trained,
   };
   const evalQueries = {} as Record<DemoGroup, ToolQuery[]>;
+  const expectedCalls: Record<number, ExpectedCall[]> = {};
   const evalTexts = new Set<string>();
   const simulator = new OfflineSimulator();
   let evalId = EVAL_ID_BASE;
@@ -101,6 +116,10 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
       if (echoesQuery(query, (await trajectory(simulator, query, planned)).cited)) continue;
       evalTexts.add(planned.text);
       evalQueries[group].push(query);
+      expectedCalls[evalId] = planned.calls.map((c) => ({
+        function: apiToFunction(c.api.entry).name,
+        arguments: Object.fromEntries(c.api.params.map((p, i) => [p.name, c.values[i]!])),
+      }));
       evalId++;
     }
   }
@@ -112,12 +131,13 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
     // Train and eval never share a query text.
     if (evalTexts.has(planned.text)) continue;
     const query = toQueryRecord(planned, id);
-    const { conversation, cited } = await trajectory(simulator, query, planned);
+    const wrongTool = options.retryShare > 0 && rng.next() < options.retryShare ? otherTool(rng, trained, planned) : null;
+    const { conversation, cited } = await trajectory(simulator, query, planned, wrongTool);
     if (echoesQuery(query, cited)) continue;
     trainQueries.push(query);
     train.push(conversation);
   }
-  return { tools, train, trainQueries, evalQueries };
+  return { tools, train, trainQueries, evalQueries, expectedCalls };
 }
 
 interface PlannedCall {
@@ -199,11 +219,22 @@ function echoesQuery(query: ToolQuery, cited: readonly string[]): boolean {
   return cited.some((n) => stated.has(n));
 }
 
-/** The training conversation: each planned call made against the simulator, then Finish; and the numbers its answer cites. */
+/** A trained tool the query does not offer: the name a model that has not read the function list writes. */
+function otherTool(rng: SeededRandom, trained: readonly DemoTool[], planned: PlannedQuery): string {
+  const offered = new Set(planned.offered.map((e) => e.tool_name));
+  return rng.pick(trained.filter((t) => !offered.has(t.name))).name;
+}
+
+/**
+ * The training conversation: each planned call made against the simulator (the first one preceded,
+ * when `wrongTool` is given, by a call to that tool's function, of weight 0, and its error), then
+ * Finish; and the numbers its answer cites.
+ */
 async function trajectory(
   simulator: OfflineSimulator,
   query: ToolQuery,
   planned: PlannedQuery,
+  wrongTool: string | null = null,
 ): Promise<{ conversation: ToolLlamaConversation; cited: string[] }> {
   const turns: ConversationTurn[] = [
     { from: 'system', value: systemPromptFor(DEMO_PROMPT_TEMPLATE, query) },
@@ -216,6 +247,12 @@ async function trajectory(
     // Arguments in the order the query states them: each is then the next phrase of the query.
     const args = Object.fromEntries(call.order.map((i) => [call.api.params[i]!.name, call.values[i]]));
     const actionInput = pythonJsonDumps(args);
+    if (wrongTool !== null && call === planned.calls[0]) {
+      const wrong = apiToFunction({ ...call.api.entry, tool_name: wrongTool }).name;
+      turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${wrong}\nAction Input: ${actionInput}`, weight: 0 });
+      // The evaluation's own reply to an unknown name (src/eval/agent/executeAction.ts).
+      turns.push({ from: 'function', value: observationText({ error: `No such function name: ${wrong}`, response: '' }) });
+    }
     turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${fn}\nAction Input: ${actionInput}` });
     const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
     turns.push({ from: 'function', value: observationText(reply) });
@@ -239,7 +276,7 @@ function replyFacts(response: string): string {
   return number[1]!;
 }
 
-/** Writes `train.json`, `tools.json` and `queries/<group>.json` under `dir`, each atomically. */
+/** Writes `train.json`, `tools.json`, `queries/<group>.json` and `expected_calls.json` under `dir`, each atomically. */
 export function writeDemoData(dir: string, data: DemoData): void {
   mkdirSync(join(dir, 'queries'), { recursive: true });
   writeJsonAtomic(join(dir, 'train.json'), data.train);
@@ -248,6 +285,7 @@ export function writeDemoData(dir: string, data: DemoData): void {
     data.tools.map((t) => ({ category_name: t.category, tool_name: t.name, held_out: t.heldOut, api_list: t.apis.map((a) => a.entry) })),
   );
   for (const group of DEMO_GROUPS) writeJsonAtomic(join(dir, 'queries', `${group}.json`), data.evalQueries[group]);
+  writeJsonAtomic(join(dir, 'expected_calls.json'), data.expectedCalls);
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {

@@ -13,9 +13,11 @@ import { renderConversation, renderInferencePrompt } from '../../src/toolbench/r
 import { encodeChat } from '../../src/model/tokenizer/chatTemplate.js';
 import { conversationMessages } from '../../src/train/data/chatTemplateExamples.js';
 import { CATEGORY_TOPICS, HELD_OUT_CATEGORIES } from '../../scripts/demo/catalogue.js';
+import { madeExpectedCalls } from '../../scripts/demo/expectedCalls.js';
+import type { QueryResult } from '../../src/eval/report/results.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
-const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1 };
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0 };
 const data: DemoData = await generateDemoData(options);
 const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
 const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
@@ -40,9 +42,9 @@ class TranscriptPolicy<P> implements Policy {
 }
 
 /** Runs training conversation `i` through the agent loop, the policy replaying its assistant turns. */
-async function replay<P>(i: number, prompt: (r: PolicyRequest) => P) {
-  const conv = data.train[i]!;
-  const query = data.trainQueries[i]!;
+async function replay<P>(i: number, prompt: (r: PolicyRequest) => P, from: DemoData = data) {
+  const conv = from.train[i]!;
+  const query = from.trainQueries[i]!;
   const turns = conv.conversations.filter((t) => t.from === 'assistant').map((t) => t.value);
   const policy = new TranscriptPolicy(turns, prompt);
   const settings = { template: DEMO_PROMPT_TEMPLATE, env: new OfflineSimulator(), batcher: new PolicyBatcher(policy), nameMatch: 'suffix' as const, maxSteps: 6 };
@@ -138,4 +140,61 @@ describe('the demo data set', () => {
     }
   });
 
+});
+
+describe('the demo data set with error-and-retry trajectories', () => {
+  const withRetries = generateDemoData({ ...options, retryShare: 0.5 });
+
+  it('begins some trajectories with a call of weight 0 to a function the query does not offer', async () => {
+    const retry = await withRetries;
+    const failed = retry.train.map((conv, i) => ({ conv, query: retry.trainQueries[i]!, weighted: conv.conversations.filter((t) => t.weight === 0) }));
+    const share = failed.filter((f) => f.weighted.length > 0).length / failed.length;
+    expect(share).toBeGreaterThan(0.3);
+    expect(share).toBeLessThan(0.7);
+    for (const { conv, query, weighted } of failed) {
+      if (weighted.length === 0) continue;
+      expect(weighted.length).toBe(1);
+      // The first assistant turn, and its function is not one the query offers.
+      expect(conv.conversations.find((t) => t.from === 'assistant')).toBe(weighted[0]);
+      const name = /Action: (\S+)/.exec(weighted[0]!.value)![1]!;
+      expect(query.api_list.map((a) => apiToFunction(a).name)).not.toContain(name);
+    }
+  });
+
+  it('replays through the evaluation: its error reply is the one the agent gives, and the trajectory is Solved', async () => {
+    const retry = await withRetries;
+    const indices = retry.train.flatMap((conv, i) => (conv.conversations.some((t) => t.weight === 0) ? [i] : [])).slice(0, 20);
+    expect(indices.length).toBe(20);
+    for (const i of indices) {
+      const { conv, query, turns, prompts, trajectory } = await replay(i, (r) => renderInferencePrompt(r.messages, 'training'), retry);
+      const text = renderConversation(conv, { lossOn: 'assistant' }).text;
+      for (const prompt of prompts) expect(text.startsWith(prompt)).toBe(true);
+      expect(prompts.length).toBe(turns.length);
+      expect(judgeByRules(query, trajectory).label).toBe('Solved');
+    }
+  });
+});
+
+describe("the demo's argument check", () => {
+  it('accepts the calls each held-out query states, and refuses a wrong value, a missing call or an extra key', async () => {
+    for (const { q } of evalQueries) {
+      const expected = data.expectedCalls[q.query_id]!;
+      expect(expected.length).toBe(q['relevant APIs'].length);
+      const run = async (calls: typeof expected) => {
+        const turns = [
+          ...calls.map((c) => `\nThought: t\nAction: ${c.function}\nAction Input: ${JSON.stringify(c.arguments)}`),
+          '\nThought: t\nAction: Finish\nAction Input: {"return_type": "give_answer", "final_answer": "x"}',
+        ];
+        const settings = { template: DEMO_PROMPT_TEMPLATE, env: new OfflineSimulator(), batcher: new PolicyBatcher(new TranscriptPolicy(turns, () => 0)), nameMatch: 'suffix' as const, maxSteps: 6 };
+        const trajectory = await runChain({ query: q, category: 'G1_instruction' }, settings);
+        return madeExpectedCalls({ trajectory } as QueryResult, expected);
+      };
+      expect(await run(expected)).toBe(true);
+      const [first, ...rest] = expected;
+      const key = Object.keys(first!.arguments)[0]!;
+      expect(await run([{ ...first!, arguments: { ...first!.arguments, [key]: `${first!.arguments[key]}0` } }, ...rest])).toBe(false);
+      expect(await run([{ ...first!, arguments: { ...first!.arguments, extra: 1 } }, ...rest])).toBe(false);
+      if (rest.length > 0) expect(await run([first!])).toBe(false);
+    }
+  });
 });
