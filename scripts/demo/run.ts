@@ -19,6 +19,7 @@ import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { formatDuration } from '../../src/train/progress.js';
 import { train, type TrainSummary } from '../../src/train/trainer.js';
+import { madeExpectedCalls } from './expectedCalls.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, writeDemoData, type DemoData, type DemoDataOptions } from './data.js';
 
 export interface DemoKnobs {
@@ -26,6 +27,8 @@ export interface DemoKnobs {
   vocabSize: number;
   /** Numbers spelled one digit per token (the BPE trainer's `splitDigits`). */
   splitDigits: boolean;
+  /** A word the same token after a space and after a quote (the BPE trainer's `separateSpaces`). */
+  separateSpaces: boolean;
   /**
    * The model trained from random weights: `llama` (rotary positions, RMS norm, gated MLP, trained
    * through a chat template that prints ToolLLaMA's turns) or `opt` (learned positions, trained on
@@ -36,14 +39,26 @@ export interface DemoKnobs {
   eval: { maxNewTokens: number; maxSteps: number };
 }
 
+/** One evaluation of the fine-tuned model on the held-out queries. */
+export interface DemoEvaluation {
+  summary: EvalSummary;
+  results: QueryResult[];
+  /** Share of the model's steps that parsed as Thought / Action / Action Input. */
+  parseRate: number;
+  /** Queries Solved whose every needed call was made with the arguments the query states (expectedCalls.ts). */
+  solvedWithStatedArguments: number;
+  dir: string;
+}
+
 export interface DemoResult {
   /** The held-out queries by group. */
   evalQueries: DemoData['evalQueries'];
   train: TrainSummary;
-  evalSummary: EvalSummary;
-  results: QueryResult[];
-  /** Share of the model's steps that parsed as Thought / Action / Action Input. */
-  parseRate: number;
+  /**
+   * The same model evaluated twice: decoding freely, as ToolBench's runs do, and with the Action
+   * line constrained to the offered function names (`--constrain-actions`).
+   */
+  evaluations: { free: DemoEvaluation; constrained: DemoEvaluation };
   seconds: { data: number; train: number; eval: number; total: number };
 }
 
@@ -55,7 +70,7 @@ export async function runDemo(
 ): Promise<DemoResult> {
   const started = performance.now();
   rmSync(root, { recursive: true, force: true });
-  const dirs = { data: join(root, 'data'), init: join(root, 'init'), train: join(root, 'train'), eval: join(root, 'eval') };
+  const dirs = { data: join(root, 'data'), init: join(root, 'init'), train: join(root, 'train') };
 
   log(`\n== 1/4 generating the demo data set`);
   const data = await generateDemoData(knobs.data);
@@ -85,34 +100,50 @@ export async function runDemo(
 
   log(`\n== 4/4 evaluating on held-out queries (ReAct loop, offline tool simulator, rule judge)`);
   const evalStarted = performance.now();
+  const free = await evaluate(knobs, summary.checkpoint, data, dirs.data, join(root, 'eval'), evalCount, false);
+  log(`\nThe same model again, its Action line constrained to the offered function names:`);
+  const constrained = await evaluate(knobs, summary.checkpoint, data, dirs.data, join(root, 'eval-constrained'), evalCount, true);
+  return {
+    evalQueries: data.evalQueries,
+    train: summary,
+    evaluations: { free, constrained },
+    seconds: { data: dataSeconds, train: trainSeconds, eval: secondsSince(evalStarted), total: secondsSince(started) },
+  };
+}
+
+/** The evaluation command line on the held-out queries, its summary and results read back. */
+async function evaluate(
+  knobs: DemoKnobs,
+  checkpoint: string,
+  data: DemoData,
+  dataDir: string,
+  dir: string,
+  evalCount: number,
+  constrain: boolean,
+): Promise<DemoEvaluation> {
   const code = await runEvalCli([
-    '--model', summary.checkpoint,
-    '--queries', join(dirs.data, 'queries'),
+    '--model', checkpoint,
+    '--queries', join(dataDir, 'queries'),
     '--env', 'offline',
     '--judge', 'rules',
-    '--out', dirs.eval,
+    '--out', dir,
     '--fresh',
     '--no-baselines',
     '--stop-after-action-input',
+    ...(constrain ? ['--constrain-actions'] : []),
     '--max-new-tokens', String(knobs.eval.maxNewTokens),
     '--max-steps', String(knobs.eval.maxSteps),
     '--batch-size', String(evalCount),
   ]);
   if (code !== 0) throw new Error(`the evaluation exited with code ${code}`);
-  const evalSummary = JSON.parse(readFileSync(join(dirs.eval, 'summary.json'), 'utf8')) as EvalSummary;
-  const results = readFileSync(join(dirs.eval, RESULTS_FILE), 'utf8')
+  const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as EvalSummary;
+  const results = readFileSync(join(dir, RESULTS_FILE), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as QueryResult);
   const steps = results.flatMap((r) => r.trajectory.steps);
-  return {
-    evalQueries: data.evalQueries,
-    train: summary,
-    evalSummary,
-    results,
-    parseRate: steps.filter((s) => s.parsed).length / Math.max(1, steps.length),
-    seconds: { data: dataSeconds, train: trainSeconds, eval: secondsSince(evalStarted), total: secondsSince(started) },
-  };
+  const solvedWithStatedArguments = results.filter((r) => r.label === 'Solved' && madeExpectedCalls(r, data.expectedCalls[r.query_id] ?? [])).length;
+  return { summary, results, parseRate: steps.filter((st) => st.parsed).length / Math.max(1, steps.length), solvedWithStatedArguments, dir };
 }
 
 /** One epoch of SFT on the trajectories from the initial model, saving the prompt template with the checkpoint. */
@@ -141,7 +172,7 @@ async function fineTune(
 
 /** A BPE tokenizer trained on the training conversations, and a randomly initialised model, saved to `dir`. */
 async function initialModel(knobs: DemoKnobs, data: DemoData, dir: string, gpu: Gpu, log: (line: string) => void): Promise<void> {
-  const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens, splitDigits: knobs.splitDigits });
+  const bpe = trainByteLevelBpe(tokenizerCorpus(data), { vocabSize: knobs.vocabSize, specialTokens: optSpecialTokens, splitDigits: knobs.splitDigits, separateSpaces: knobs.separateSpaces });
   const llama = knobs.model.architecture === 'llama';
   const tokenizer = Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt, llama ? DEMO_CHAT_TOKENIZER_CONFIG : {});
   // A multiple of 8 keeps the LM head's matmul on whole tiles; the extra rows are never targets.

@@ -4,9 +4,9 @@
  */
 import type { QueryResult } from '../../src/eval/report/results.js';
 
-export function printTrajectory(result: QueryResult, query: string, log: (line: string) => void): void {
+export function printTrajectory(result: QueryResult, query: string, decoding: string, log: (line: string) => void): void {
   const t = result.trajectory;
-  log(`\n== one held-out trajectory: ${result.category}, query ${result.query_id}`);
+  log(`\n== one held-out trajectory (${decoding}): ${result.category}, query ${result.query_id}`);
   log(`query: ${query}`);
   t.steps.forEach((step, i) => {
     log(`-- step ${i + 1}${step.parsed ? '' : ' (did not parse as Thought / Action / Action Input)'}`);
