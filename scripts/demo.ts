@@ -10,6 +10,8 @@ import { ensureAdapter } from './ensureAdapter.js';
 import { printTrajectory } from './demo/showTrajectory.js';
 import { DEMO } from './demo/knobs.js';
 import { runDemo, type DemoEvaluation } from './demo/run.js';
+import { madeExpectedCalls } from './demo/expectedCalls.js';
+import type { QueryResult } from '../src/eval/report/results.js';
 
 async function main(): Promise<number> {
   await ensureAdapter((line) => process.stdout.write(`${line}\n`));
@@ -17,12 +19,17 @@ async function main(): Promise<number> {
   const { evaluations, train, seconds } = result;
   const k = Math.min(10, train.losses.length);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  // A solved query beyond the easiest group shows most of what the model learned.
+  // The best the model did: a query Solved with the arguments it states, beyond the easiest group
+  // if there is one; else a Solved one, whose arguments the printout then shows to be wrong.
   const shown = evaluations.constrained;
-  const example = shown.results.find((r) => r.label === 'Solved' && r.category !== 'G1_instruction') ?? shown.results[0];
+  const expected = (r: QueryResult) => result.expectedCalls[r.query_id] ?? [];
+  const solved = shown.results.filter((r) => r.label === 'Solved');
+  const right = solved.filter((r) => madeExpectedCalls(r, expected(r)));
+  const beyondFirst = (rs: QueryResult[]) => rs.find((r) => r.category !== 'G1_instruction') ?? rs[0];
+  const example = beyondFirst(right) ?? beyondFirst(solved) ?? shown.results[0];
   if (example) {
     const query = Object.values(result.evalQueries).flat().find((q) => q.query_id === example.query_id);
-    printTrajectory(example, query?.query ?? '', 'Action names constrained', (line) => process.stdout.write(`${line}\n`));
+    printTrajectory(example, query?.query ?? '', expected(example), 'Action names constrained', (line) => process.stdout.write(`${line}\n`));
   }
   const rates = (e: DemoEvaluation) => {
     const { passRate, ci95 } = e.summary.average;

@@ -51,8 +51,9 @@ export interface DemoEvaluation {
 }
 
 export interface DemoResult {
-  /** The held-out queries by group. */
+  /** The held-out queries by group, and the calls each asks for. */
   evalQueries: DemoData['evalQueries'];
+  expectedCalls: DemoData['expectedCalls'];
   train: TrainSummary;
   /**
    * The same model evaluated twice: decoding freely, as ToolBench's runs do, and with the Action
@@ -105,6 +106,7 @@ export async function runDemo(
   const constrained = await evaluate(knobs, summary.checkpoint, data, dirs.data, join(root, 'eval-constrained'), evalCount, true);
   return {
     evalQueries: data.evalQueries,
+    expectedCalls: data.expectedCalls,
     train: summary,
     evaluations: { free, constrained },
     seconds: { data: dataSeconds, train: trainSeconds, eval: secondsSince(evalStarted), total: secondsSince(started) },

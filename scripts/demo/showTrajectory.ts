@@ -3,8 +3,10 @@
  * took with the observation it got, the final answer, and the judge's verdict with its reason.
  */
 import type { QueryResult } from '../../src/eval/report/results.js';
+import type { ExpectedCall } from './data.js';
+import { madeExpectedCalls } from './expectedCalls.js';
 
-export function printTrajectory(result: QueryResult, query: string, decoding: string, log: (line: string) => void): void {
+export function printTrajectory(result: QueryResult, query: string, expected: readonly ExpectedCall[], decoding: string, log: (line: string) => void): void {
   const t = result.trajectory;
   log(`\n== one held-out trajectory (${decoding}): ${result.category}, query ${result.query_id}`);
   log(`query: ${query}`);
@@ -17,4 +19,7 @@ export function printTrajectory(result: QueryResult, query: string, decoding: st
   });
   log(`final answer: ${t.finalAnswer === '' ? '(none)' : t.finalAnswer}`);
   log(`verdict: ${result.label} (${result.reasons.join(', ')}); run stopped: ${t.stop}`);
+  // The rule judge reads the answer's evidence, not the arguments; the demo knows what was asked.
+  const asked = expected.map((c) => `${c.function} ${JSON.stringify(c.arguments)}`).join('; ');
+  log(`calls the query asks for: ${asked}; made with these arguments: ${madeExpectedCalls(result, expected) ? 'yes' : 'no'}`);
 }
