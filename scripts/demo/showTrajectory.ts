@@ -2,6 +2,7 @@
  * One evaluated query written out in full for a person to read: the query, every step the model
  * took with the observation it got, the final answer, and the judge's verdict with its reason.
  */
+import { readFinishArguments } from '../../src/eval/calls/actionInput.js';
 import type { QueryResult } from '../../src/eval/report/results.js';
 import type { ExpectedCall } from './data.js';
 import { madeExpectedCalls } from './expectedCalls.js';
@@ -17,7 +18,9 @@ export function printTrajectory(result: QueryResult, query: string, expected: re
     log(`Action Input: ${step.actionInput}`);
     if (step.action !== 'Finish') log(`Observation: ${step.observation}`);
   });
-  log(`final answer: ${t.finalAnswer === '' ? '(none)' : t.finalAnswer}`);
+  // The trajectory keeps Finish's whole Action Input, as ToolBench's answer files do; a reader wants the answer in it.
+  const answer = t.finalAnswer === '' ? undefined : readFinishArguments(t.finalAnswer).finalAnswer;
+  log(`final answer: ${answer === undefined ? '(none)' : String(answer)}`);
   log(`verdict: ${result.label} (${result.reasons.join(', ')}); run stopped: ${t.stop}`);
   // The rule judge reads the answer's evidence, not the arguments; the demo knows what was asked.
   const asked = expected.map((c) => `${c.function} ${JSON.stringify(c.arguments)}`).join('; ');
