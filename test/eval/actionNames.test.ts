@@ -12,17 +12,23 @@ import { generate, type GenerateOptions } from '../../src/model/generate.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 
 // A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
-const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
+const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"AI', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
 const vocabulary = { pieces: PIECES };
 const allowedPieces = (text: string, names: string[]) => (allowedActionTokens(text, names, vocabulary) ?? []).map((i) => PIECES[i]!);
 
 describe('allowedActionTokens', () => {
   const names = ['pollen_for_kavelo', 'wind_for_kavelo', 'Finish'];
 
-  it('is free outside an Action line: in the Thought, in the Action Input, and once the line has ended', () => {
+  it('is free outside the Action line and its next label: in the Thought and in the input', () => {
     expect(allowedActionTokens('\nThought: I need the pollen.', names, vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nThought: t\nAction: pollen_for_kavelo\n', names, vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input:', names, vocabulary)).toBeNull();
     expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input: {"a', names, vocabulary)).toBeNull();
+  });
+
+  it('after the name, holds the next line to the label Action Input:', () => {
+    expect(allowedPieces('\nThought: t\nAction: pollen_for_kavelo\n', names)).toEqual(['A']);
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction', names)).toEqual([' ']);
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Inpu', names)).toEqual(['t']);
   });
 
   it('inside the line, lets through exactly the pieces that keep it a prefix of an offered name and its newline', () => {

@@ -1,8 +1,9 @@
 /**
  * Constrained decoding of the Action line (an opt-in of the kiln policy, `--constrain-actions`):
  * from `Action:` to the end of its line, only tokens that keep the line a prefix of
- * ` <name>\n`, for a function the request offers (Finish included), may be chosen. Everything else
- * the model writes, its Thought and its Action Input, stays free.
+ * ` <name>\n`, for a function the request offers (Finish included), may be chosen, and the next
+ * line must then begin `Action Input:`. Everything else the model writes, its Thought and the
+ * input's JSON, stays free.
  *
  * This is guided decoding as serving stacks offer it (a grammar or a choice of strings), applied
  * to the one field whose values are known: the model still chooses which function to call, but
@@ -22,24 +23,37 @@ export function tokenPieces(tokenizer: { decode(ids: number[]): string; readonly
 // The line the constraint covers starts after this text, at the start of the turn or of a line.
 const ACTION_LINE = /(?:^|\n)Action:/g;
 
+// What the line after the Action line begins with, in ToolBench's ReAct format.
+const INPUT_LABEL = 'Action Input:';
+
 /**
  * The tokens allowed next, given the turn's text so far, or null when the text is not inside an
- * Action line (or when no token could continue it, as with a name the vocabulary cannot spell:
- * then the model is left free rather than stopped).
+ * Action line or the label of the line after it (or when no token could continue it, as with a
+ * name the vocabulary cannot spell: then the model is left free rather than stopped).
+ *
+ * The label is held too: a model made to write a name it would not have chosen tends to start
+ * another `Action:` line instead of its input, again and again until the context is full.
  */
 export function allowedActionTokens(text: string, names: readonly string[], vocabulary: TokenPieces): number[] | null {
   let lineStart = -1;
   for (const m of text.matchAll(ACTION_LINE)) lineStart = m.index + m[0].length;
   if (lineStart < 0) return null;
   const written = text.slice(lineStart);
-  if (written.includes('\n')) return null;
-  const targets = names.map((name) => ` ${name}\n`).filter((t) => t.startsWith(written));
-  if (targets.length === 0) return null;
+  const lineEnd = written.indexOf('\n');
+  if (lineEnd < 0) return allowedContinuing(written, names.map((name) => ` ${name}\n`), vocabulary);
+  const label = written.slice(lineEnd + 1);
+  return label.length < INPUT_LABEL.length ? allowedContinuing(label, [INPUT_LABEL], vocabulary) : null;
+}
+
+/** The ids whose piece keeps `written` a prefix of a target, or completes one (and may run past it). */
+function allowedContinuing(written: string, targets: readonly string[], vocabulary: TokenPieces): number[] | null {
+  const open = targets.filter((t) => t.startsWith(written));
+  if (open.length === 0) return null;
   const allowed: number[] = [];
   vocabulary.pieces.forEach((piece, id) => {
     if (piece === '') return;
     const next = written + piece;
-    if (targets.some((t) => t.startsWith(next) || next.startsWith(t))) allowed.push(id);
+    if (open.some((t) => t.startsWith(next) || next.startsWith(t))) allowed.push(id);
   });
   return allowed.length > 0 ? allowed : null;
 }
