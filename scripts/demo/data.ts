@@ -25,7 +25,7 @@ import { apiToFunction, type ApiEntry, type ToolQuery } from '../../src/toolbenc
 import { systemPromptFor } from '../../src/toolbench/promptTemplate.js';
 import { pythonRepr } from '../../src/toolbench/pythonRepr.js';
 import { EOS_TEXT, renderConversation, type ConversationTurn, type ToolLlamaConversation } from '../../src/toolbench/render.js';
-import { generateCatalogue, type DemoApi, type DemoTool, type ParamKind } from './catalogue.js';
+import { PARAM_KINDS, generateCatalogue, type DemoApi, type DemoTool, type ParamKind } from './catalogue.js';
 
 export const DEMO_GROUPS = ['G1_instruction', 'G1_category', 'G1_tool', 'G2_instruction', 'G2_category', 'G3_instruction'] as const;
 export type DemoGroup = (typeof DEMO_GROUPS)[number];
@@ -64,11 +64,13 @@ export interface DemoDataOptions {
   toolsPerCategory: number;
   heldOutToolsPerCategory: number;
   /**
-   * Share of training trajectories whose first call names a tool the query does not offer, gets
-   * the evaluation's `No such function name` error, and is made again correctly. The failed call
-   * has loss weight 0: the model learns to read the error and retry, not to make the mistake.
+   * Share of training trajectories whose first call fails, gets the error the evaluation would
+   * give, and is made again correctly. The failed call has loss weight 0: the model learns to read
+   * the error and retry, not to make the mistake.
    */
   retryShare: number;
+  /** Of those, the share whose failed call has a wrong argument key instead of a tool the query does not offer. */
+  argumentErrorShare: number;
 }
 
 export interface DemoData {
@@ -131,8 +133,8 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
     // Train and eval never share a query text.
     if (evalTexts.has(planned.text)) continue;
     const query = toQueryRecord(planned, id);
-    const wrongTool = options.retryShare > 0 && rng.next() < options.retryShare ? otherTool(rng, trained, planned) : null;
-    const { conversation, cited } = await trajectory(simulator, query, planned, wrongTool);
+    const failure = options.retryShare > 0 && rng.next() < options.retryShare ? failedCall(rng, trained, planned, options.argumentErrorShare) : null;
+    const { conversation, cited } = await trajectory(simulator, query, planned, failure);
     if (echoesQuery(query, cited)) continue;
     trainQueries.push(query);
     train.push(conversation);
@@ -219,22 +221,32 @@ function echoesQuery(query: ToolQuery, cited: readonly string[]): boolean {
   return cited.some((n) => stated.has(n));
 }
 
-/** A trained tool the query does not offer: the name a model that has not read the function list writes. */
-function otherTool(rng: SeededRandom, trained: readonly DemoTool[], planned: PlannedQuery): string {
+/** How the first call of a trajectory goes wrong before it is made right: another tool's name, or one argument under another key. */
+type FailedCall = { tool: string } | { key: ParamKind };
+
+/**
+ * A mistake the demo model makes: the name of a trained tool the query does not offer (what a
+ * model that has not read the function list writes), or one argument under a key the API does not take.
+ */
+function failedCall(rng: SeededRandom, trained: readonly DemoTool[], planned: PlannedQuery, argumentErrorShare: number): FailedCall {
+  if (rng.next() < argumentErrorShare) {
+    const taken = new Set(planned.calls[0]!.api.params.map((p) => p.name));
+    return { key: rng.pick(PARAM_KINDS.filter((k) => !taken.has(k.name))) };
+  }
   const offered = new Set(planned.offered.map((e) => e.tool_name));
-  return rng.pick(trained.filter((t) => !offered.has(t.name))).name;
+  return { tool: rng.pick(trained.filter((t) => !offered.has(t.name))).name };
 }
 
 /**
  * The training conversation: each planned call made against the simulator (the first one preceded,
- * when `wrongTool` is given, by a call to that tool's function, of weight 0, and its error), then
- * Finish; and the numbers its answer cites.
+ * when `failure` is given, by the failed call, of weight 0, and the error the evaluation gives it),
+ * then Finish; and the numbers its answer cites.
  */
 async function trajectory(
   simulator: OfflineSimulator,
   query: ToolQuery,
   planned: PlannedQuery,
-  wrongTool: string | null = null,
+  failure: FailedCall | null = null,
 ): Promise<{ conversation: ToolLlamaConversation; cited: string[] }> {
   const turns: ConversationTurn[] = [
     { from: 'system', value: systemPromptFor(DEMO_PROMPT_TEMPLATE, query) },
@@ -247,12 +259,7 @@ async function trajectory(
     // Arguments in the order the query states them: each is then the next phrase of the query.
     const args = Object.fromEntries(call.order.map((i) => [call.api.params[i]!.name, call.values[i]]));
     const actionInput = pythonJsonDumps(args);
-    if (wrongTool !== null && call === planned.calls[0]) {
-      const wrong = apiToFunction({ ...call.api.entry, tool_name: wrongTool }).name;
-      turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${wrong}\nAction Input: ${actionInput}`, weight: 0 });
-      // The evaluation's own reply to an unknown name (src/eval/agent/executeAction.ts).
-      turns.push({ from: 'function', value: observationText({ error: `No such function name: ${wrong}`, response: '' }) });
-    }
+    if (failure !== null && call === planned.calls[0]) turns.push(...(await failedTurns(simulator, query, call, failure)));
     turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${fn}\nAction Input: ${actionInput}` });
     const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
     turns.push({ from: 'function', value: observationText(reply) });
@@ -263,6 +270,29 @@ async function trajectory(
   const finish = pythonJsonDumps({ return_type: 'give_answer', final_answer: facts.join(' ') });
   turns.push({ from: 'assistant', value: `\nThought: I have the answer.\nAction: Finish\nAction Input: ${finish}` });
   return { conversation: { id: `demo ${query.query_id}: ${query.query}`, conversations: turns }, cited };
+}
+
+/** The failed call, of weight 0, and the error the evaluation gives it. */
+async function failedTurns(simulator: OfflineSimulator, query: ToolQuery, call: PlannedCall, failure: FailedCall): Promise<ConversationTurn[]> {
+  const thought = `\nThought: I need the ${call.api.topic}.`;
+  const entries = call.order.map((i) => [call.api.params[i]!.name, call.values[i]] as [string, string | number]);
+  if ('tool' in failure) {
+    const wrong = apiToFunction({ ...call.api.entry, tool_name: failure.tool }).name;
+    return [
+      { from: 'assistant', value: `${thought}\nAction: ${wrong}\nAction Input: ${pythonJsonDumps(Object.fromEntries(entries))}`, weight: 0 },
+      // The evaluation's own reply to an unknown name (src/eval/agent/executeAction.ts).
+      { from: 'function', value: observationText({ error: `No such function name: ${wrong}`, response: '' }) },
+    ];
+  }
+  entries[0] = [failure.key.name, entries[0]![1]];
+  const fn = apiToFunction(call.api.entry).name;
+  const actionInput = pythonJsonDumps(Object.fromEntries(entries));
+  const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
+  if (reply.error === '') throw new Error(`demo data: the simulator accepted ${actionInput} for ${fn}, which should fail`);
+  return [
+    { from: 'assistant', value: `${thought}\nAction: ${fn}\nAction Input: ${actionInput}`, weight: 0 },
+    { from: 'function', value: observationText(reply) },
+  ];
 }
 
 /**

@@ -17,7 +17,7 @@ import { madeExpectedCalls } from '../../scripts/demo/expectedCalls.js';
 import type { QueryResult } from '../../src/eval/report/results.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
-const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0 };
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0 };
 const data: DemoData = await generateDemoData(options);
 const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
 const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
@@ -143,22 +143,34 @@ describe('the demo data set', () => {
 });
 
 describe('the demo data set with error-and-retry trajectories', () => {
-  const withRetries = generateDemoData({ ...options, retryShare: 0.5 });
+  const withRetries = generateDemoData({ ...options, retryShare: 0.5, argumentErrorShare: 0.5 });
 
-  it('begins some trajectories with a call of weight 0 to a function the query does not offer', async () => {
+  it('begins some trajectories with a call of weight 0 to a function the query does not offer, or with an argument under a wrong key', async () => {
     const retry = await withRetries;
     const failed = retry.train.map((conv, i) => ({ conv, query: retry.trainQueries[i]!, weighted: conv.conversations.filter((t) => t.weight === 0) }));
     const share = failed.filter((f) => f.weighted.length > 0).length / failed.length;
     expect(share).toBeGreaterThan(0.3);
     expect(share).toBeLessThan(0.7);
+    const kinds = new Set<string>();
     for (const { conv, query, weighted } of failed) {
       if (weighted.length === 0) continue;
       expect(weighted.length).toBe(1);
       // The first assistant turn, and its function is not one the query offers.
       expect(conv.conversations.find((t) => t.from === 'assistant')).toBe(weighted[0]);
       const name = /Action: (\S+)/.exec(weighted[0]!.value)![1]!;
-      expect(query.api_list.map((a) => apiToFunction(a).name)).not.toContain(name);
+      const offered = query.api_list.find((a) => apiToFunction(a).name === name);
+      if (offered === undefined) {
+        kinds.add('name');
+        continue;
+      }
+      // The offered function, with a key it does not take, and the simulator's error in reply.
+      kinds.add('key');
+      const keys = Object.keys(parseToolInput(weighted[0]!.value.split('Action Input: ')[1]!)!);
+      expect(keys.some((k) => !offered.required_parameters.some((p) => p.name === k))).toBe(true);
+      const reply = conv.conversations[conv.conversations.indexOf(weighted[0]!) + 1]!;
+      expect(reply.value).toContain('Function executing');
     }
+    expect([...kinds].sort()).toEqual(['key', 'name']);
   });
 
   it('replays through the evaluation: its error reply is the one the agent gives, and the trajectory is Solved', async () => {
