@@ -14,15 +14,17 @@ import type { Tensor } from '../../src/autograd/tensor.js';
 // A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
 const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"AI', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
 const vocabulary = { pieces: PIECES };
-const allowedPieces = (text: string, names: string[]) => (allowedActionTokens(text, names, vocabulary) ?? []).map((i) => PIECES[i]!);
+const offer = (names: string[], keys: readonly string[] = []) => names.map((name) => ({ name, keys }));
+const allowedPieces = (text: string, names: string[], keys: readonly string[] = []) =>
+  (allowedActionTokens(text, offer(names, keys), vocabulary) ?? []).map((i) => PIECES[i]!);
 
 describe('allowedActionTokens', () => {
   const names = ['pollen_for_kavelo', 'wind_for_kavelo', 'Finish'];
 
   it('is free outside the Action line and its next label: in the Thought and in the input', () => {
-    expect(allowedActionTokens('\nThought: I need the pollen.', names, vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input:', names, vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input: {"a', names, vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: I need the pollen.', offer(names), vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input:', offer(names), vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input: {"a": 1}', offer(names, ['a']), vocabulary)).toBeNull();
   });
 
   it('after the name, holds the next line to the label Action Input:', () => {
@@ -43,9 +45,27 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces('\nAction:', names)).not.toContain('');
   });
 
+  it("inside the input's object, allows only the called function's keys not yet written; values stay free", () => {
+    const keys = ['city', 'days'];
+    const input = '\nThought: t\nAction: pollen_for_kavelo\nAction Input: {"';
+    expect(allowedPieces(input, names, keys).sort()).toEqual(['c', 'd']);
+    expect(allowedPieces(`${input}ci`, names, keys)).toEqual(['t']);
+    // A piece may close the key and go on.
+    expect(allowedPieces(`${input}city`, names, keys)).toContain('"');
+    // The value is free: every non-empty piece.
+    expect(allowedPieces(`${input}city": "`, names, keys).length).toBe(PIECES.length - 1);
+    // The second key cannot repeat the first.
+    expect(allowedPieces(`${input}city": "Oslo", "`, names, keys)).toEqual(['d']);
+    // Once the object closes, or before it opens, the model is free.
+    expect(allowedActionTokens(`${input}city": "Oslo"}`, offer(names, keys), vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nAction: pollen_for_kavelo\nAction Input: ', offer(names, keys), vocabulary)).toBeNull();
+    // Finish's keys are its own.
+    expect(allowedPieces('\nAction: Finish\nAction Input: {"', names, ['return_type', 'final_answer']).sort()).toEqual(['f', 'r']);
+  });
+
   it('leaves the model free where no offered name can continue the line', () => {
-    expect(allowedActionTokens('\nAction: zzz', names, vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nAction: ', ['ünïcode_name'], vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nAction: zzz', offer(names), vocabulary)).toBeNull();
+    expect(allowedActionTokens('\nAction: ', offer(['ünïcode_name']), vocabulary)).toBeNull();
   });
 
   it('decodes each id once into its piece', () => {
@@ -92,7 +112,7 @@ describe('generate with allowedTokens', () => {
 });
 
 describe('KilnPolicy with constrainActions', () => {
-  const chars = [...'abcdefghijklmnopqrstuvwxyz_: \nATF'];
+  const chars = [...'abcdefghijklmnopqrstuvwxyz_: \nATFI{"'];
   const tokenizer: TextTokenizer = {
     vocabSize: chars.length,
     encode: (text) => Array.from(text, (c) => Math.max(0, chars.indexOf(c))),
@@ -103,7 +123,7 @@ describe('KilnPolicy with constrainActions', () => {
       query: { query: 'q', query_id: 1, api_list: [], 'relevant APIs': [] },
       category: 'c',
       messages: [{ role: 'user', content: 'u' }],
-      functions: names.map((name) => ({ name, description: '', parameters: { type: 'object', properties: {}, required: [], optional: [] } })),
+      functions: names.map((name) => ({ name, description: '', parameters: { type: 'object', properties: { k: { type: 'string', description: '' } }, required: ['k'], optional: [] } })),
       callIndex: 0,
     };
   }
@@ -121,6 +141,8 @@ describe('KilnPolicy with constrainActions', () => {
     await policy.complete([request(['ab_for_x', 'Finish']), request(['cd_for_y', 'Finish'])]);
     const allowed = (b: number, text: string) => opts!.allowedTokens!(b, tokenizer.encode(text))?.map((i) => chars[i]).sort();
     expect(allowed(0, '\nAction: ')).toEqual(['F', 'a']);
+    // The called function's parameters bound the input's keys.
+    expect(allowed(0, '\nAction: ab_for_x\nAction Input: {"')).toEqual(['k']);
     expect(allowed(1, '\nAction: ')).toEqual(['F', 'c']);
     expect(allowed(0, '\nThought: ')).toBeUndefined();
     expect(policy.description).toMatch(/constrained/);

@@ -1,15 +1,17 @@
 /**
  * Constrained decoding of the Action line (an opt-in of the kiln policy, `--constrain-actions`):
  * from `Action:` to the end of its line, only tokens that keep the line a prefix of
- * ` <name>\n`, for a function the request offers (Finish included), may be chosen, and the next
- * line must then begin `Action Input:`. Everything else the model writes, its Thought and the
- * input's JSON, stays free.
+ * ` <name>\n`, for a function the request offers (Finish included), may be chosen; the next
+ * line must then begin `Action Input:`, and the keys of its JSON object must be that function's
+ * parameters (actionInputKeys.ts). Everything else the model writes, its Thought and the values
+ * of the input, stays free.
  *
  * This is guided decoding as serving stacks offer it (a grammar or a choice of strings), applied
- * to the one field whose values are known: the model still chooses which function to call, but
- * it can no longer call one that does not exist. ToolBench's runs decode freely, so a report
- * made with it says so beside the model's name.
+ * to the fields whose values are known: the model still chooses which function to call and what
+ * to pass it, but it can no longer call one that does not exist or name a parameter it does not
+ * take. ToolBench's runs decode freely, so a report made with it says so beside the model's name.
  */
+import { allowedInputTokens } from './actionInputKeys.js';
 
 /** The decoded text of each token id, computed once per tokenizer. */
 export interface TokenPieces {
@@ -28,21 +30,31 @@ const INPUT_LABEL = 'Action Input:';
 
 /**
  * The tokens allowed next, given the turn's text so far, or null when the text is not inside an
- * Action line or the label of the line after it (or when no token could continue it, as with a
- * name the vocabulary cannot spell: then the model is left free rather than stopped).
+ * Action line, the label of the line after it or a key of the input's JSON object (or when no
+ * token could continue it, as with a name the vocabulary cannot spell: then the model is left free
+ * rather than stopped).
  *
  * The label is held too: a model made to write a name it would not have chosen tends to start
  * another `Action:` line instead of its input, again and again until the context is full.
  */
-export function allowedActionTokens(text: string, names: readonly string[], vocabulary: TokenPieces): number[] | null {
+export function allowedActionTokens(text: string, offered: readonly OfferedFunction[], vocabulary: TokenPieces): number[] | null {
   let lineStart = -1;
   for (const m of text.matchAll(ACTION_LINE)) lineStart = m.index + m[0].length;
   if (lineStart < 0) return null;
   const written = text.slice(lineStart);
   const lineEnd = written.indexOf('\n');
-  if (lineEnd < 0) return allowedContinuing(written, names.map((name) => ` ${name}\n`), vocabulary);
+  if (lineEnd < 0) return allowedContinuing(written, offered.map((f) => ` ${f.name}\n`), vocabulary);
   const label = written.slice(lineEnd + 1);
-  return label.length < INPUT_LABEL.length ? allowedContinuing(label, [INPUT_LABEL], vocabulary) : null;
+  if (label.length < INPUT_LABEL.length) return allowedContinuing(label, [INPUT_LABEL], vocabulary);
+  const called = offered.find((f) => f.name === written.slice(0, lineEnd).trim());
+  if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
+  return allowedInputTokens(label.slice(INPUT_LABEL.length), called.keys, vocabulary.pieces);
+}
+
+/** A function the request offers: its name and its parameters' keys. */
+export interface OfferedFunction {
+  name: string;
+  keys: readonly string[];
 }
 
 /** The ids whose piece keeps `written` a prefix of a target, or completes one (and may run past it). */

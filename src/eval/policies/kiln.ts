@@ -108,7 +108,7 @@ export class KilnPolicy implements Policy {
     });
     if (fitting.length > 0) {
       const vocabulary = this.vocabulary;
-      const names = fitting.map((f) => requests[f.index]!.functions.map((fn) => fn.name));
+      const offered = fitting.map((f) => requests[f.index]!.functions.map((fn) => ({ name: fn.name, keys: Object.keys(fn.parameters.properties) })));
       const outputs = await this.o.model.generate(
         fitting.map((f) => f.ids),
         {
@@ -118,7 +118,7 @@ export class KilnPolicy implements Policy {
           stopStrings: this.stops,
           tokenizer: this.o.tokenizer,
           ...(this.o.stopAfterActionInput ? { stopWhen: (text: string) => actionInputEnd(text) >= 0 } : {}),
-          ...(vocabulary ? { allowedTokens: (b: number, ids: readonly number[]) => allowedActionTokens(this.o.tokenizer.decode([...ids]), names[b]!, vocabulary) } : {}),
+          ...(vocabulary ? { allowedTokens: (b: number, ids: readonly number[]) => allowedActionTokens(this.o.tokenizer.decode([...ids]), offered[b]!, vocabulary) } : {}),
         },
       );
       if (outputs.length !== fitting.length) {
