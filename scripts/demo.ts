@@ -10,7 +10,6 @@ import { ensureAdapter } from './ensureAdapter.js';
 import { printTrajectory } from './demo/showTrajectory.js';
 import { DEMO } from './demo/knobs.js';
 import { runDemo, type DemoEvaluation } from './demo/run.js';
-import { madeExpectedCalls } from './demo/expectedCalls.js';
 import type { QueryResult } from '../src/eval/report/results.js';
 
 async function main(): Promise<number> {
@@ -24,9 +23,8 @@ async function main(): Promise<number> {
   const shown = evaluations.constrained;
   const expected = (r: QueryResult) => result.expectedCalls[r.query_id] ?? [];
   const solved = shown.results.filter((r) => r.label === 'Solved');
-  const right = solved.filter((r) => madeExpectedCalls(r, expected(r)));
   const beyondFirst = (rs: QueryResult[]) => rs.find((r) => r.category !== 'G1_instruction') ?? rs[0];
-  const example = beyondFirst(right) ?? beyondFirst(solved) ?? shown.results[0];
+  const example = beyondFirst(shown.solvedWithStatedArguments) ?? beyondFirst(solved) ?? shown.results[0];
   if (example) {
     const query = Object.values(result.evalQueries).flat().find((q) => q.query_id === example.query_id);
     printTrajectory(example, query?.query ?? '', expected(example), 'Action names constrained', (line) => process.stdout.write(`${line}\n`));
@@ -35,7 +33,7 @@ async function main(): Promise<number> {
     const { passRate, ci95 } = e.summary.average;
     return (
       `parse rate ${(100 * e.parseRate).toFixed(1)}%, pass rate ${(100 * passRate).toFixed(1)}% (95% interval ${(100 * ci95.low).toFixed(1)}-${(100 * ci95.high).toFixed(1)}%); ` +
-      `Solved with every argument as the query states it: ${e.solvedWithStatedArguments} of ${e.results.length}`
+      `Solved with every argument as the query states it: ${e.solvedWithStatedArguments.length} of ${e.results.length}`
     );
   };
   process.stdout.write(

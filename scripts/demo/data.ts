@@ -259,7 +259,7 @@ async function trajectory(
     // Arguments in the order the query states them: each is then the next phrase of the query.
     const args = Object.fromEntries(call.order.map((i) => [call.api.params[i]!.name, call.values[i]]));
     const actionInput = pythonJsonDumps(args);
-    if (failure !== null && call === planned.calls[0]) turns.push(...(await failedTurns(simulator, query, call, failure)));
+    if (failure !== null && call === planned.calls[0]) turns.push(...(await failedTurns(simulator, query, call, args, failure)));
     turns.push({ from: 'assistant', value: `\nThought: I need the ${call.api.topic}.\nAction: ${fn}\nAction Input: ${actionInput}` });
     const { reply } = await simulator.call({ query, category: 'train', api: call.api.entry, functionName: fn, actionInput });
     turns.push({ from: 'function', value: observationText(reply) });
@@ -273,17 +273,24 @@ async function trajectory(
 }
 
 /** The failed call, of weight 0, and the error the evaluation gives it. */
-async function failedTurns(simulator: OfflineSimulator, query: ToolQuery, call: PlannedCall, failure: FailedCall): Promise<ConversationTurn[]> {
+async function failedTurns(
+  simulator: OfflineSimulator,
+  query: ToolQuery,
+  call: PlannedCall,
+  args: Record<string, unknown>,
+  failure: FailedCall,
+): Promise<ConversationTurn[]> {
   const thought = `\nThought: I need the ${call.api.topic}.`;
-  const entries = call.order.map((i) => [call.api.params[i]!.name, call.values[i]] as [string, string | number]);
   if ('tool' in failure) {
     const wrong = apiToFunction({ ...call.api.entry, tool_name: failure.tool }).name;
     return [
-      { from: 'assistant', value: `${thought}\nAction: ${wrong}\nAction Input: ${pythonJsonDumps(Object.fromEntries(entries))}`, weight: 0 },
+      { from: 'assistant', value: `${thought}\nAction: ${wrong}\nAction Input: ${pythonJsonDumps(args)}`, weight: 0 },
       // The evaluation's own reply to an unknown name (src/eval/agent/executeAction.ts).
       { from: 'function', value: observationText({ error: `No such function name: ${wrong}`, response: '' }) },
     ];
   }
+  // The first argument under the wrong key, the rest as they were.
+  const entries = Object.entries(args);
   entries[0] = [failure.key.name, entries[0]![1]];
   const fn = apiToFunction(call.api.entry).name;
   const actionInput = pythonJsonDumps(Object.fromEntries(entries));

@@ -45,8 +45,8 @@ export interface DemoEvaluation {
   results: QueryResult[];
   /** Share of the model's steps that parsed as Thought / Action / Action Input. */
   parseRate: number;
-  /** Queries Solved whose every needed call was made with the arguments the query states (expectedCalls.ts). */
-  solvedWithStatedArguments: number;
+  /** The results Solved whose every needed call was made with the arguments the query states (expectedCalls.ts). */
+  solvedWithStatedArguments: QueryResult[];
   dir: string;
 }
 
@@ -144,7 +144,7 @@ async function evaluate(
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as QueryResult);
   const steps = results.flatMap((r) => r.trajectory.steps);
-  const solvedWithStatedArguments = results.filter((r) => r.label === 'Solved' && madeExpectedCalls(r, data.expectedCalls[r.query_id] ?? [])).length;
+  const solvedWithStatedArguments = results.filter((r) => r.label === 'Solved' && madeExpectedCalls(r, data.expectedCalls[r.query_id] ?? []));
   return { summary, results, parseRate: steps.filter((st) => st.parsed).length / Math.max(1, steps.length), solvedWithStatedArguments, dir };
 }
 

@@ -4,7 +4,7 @@
  * that the kiln policy hands each request its own offered names.
  */
 import { describe, expect, it } from 'vitest';
-import { allowedActionTokens, tokenPieces } from '../../src/eval/agent/actionNames.js';
+import { allowedActionTokens, indexPieces, tokenPieces } from '../../src/eval/agent/actionNames.js';
 import { KilnPolicy, type GenerativeModel, type TextTokenizer } from '../../src/eval/policies/kiln.js';
 import type { PolicyRequest } from '../../src/eval/policies/policy.js';
 import type { GenerationModel } from '../../src/model/causalLM.js';
@@ -13,7 +13,7 @@ import type { Tensor } from '../../src/autograd/tensor.js';
 
 // A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
 const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"AI', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
-const vocabulary = { pieces: PIECES };
+const vocabulary = indexPieces(PIECES);
 const offer = (names: string[], keys: readonly string[] = []) => names.map((name) => ({ name, keys }));
 const allowedPieces = (text: string, names: string[], keys: readonly string[] = []) =>
   (allowedActionTokens(text, offer(names, keys), vocabulary) ?? []).map((i) => PIECES[i]!);

@@ -4,10 +4,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { byteToUnicode, toByteLevel } from '../../src/model/tokenizer/byteLevel.js';
-import { trainByteLevelBpe, type TrainedBpe } from '../../src/model/tokenizer/bpeTrainer.js';
+import { trainByteLevelBpe, type BpeTrainingOptions, type TrainedBpe } from '../../src/model/tokenizer/bpeTrainer.js';
 import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 
 /** Deterministic pseudo-language: Zipf-ish words, punctuation, digits and some non-ASCII. */
+/** A 400-token BPE tokenizer trained on `texts` with the given trainer options. */
+function smallBpe(texts: string[], options: Omit<BpeTrainingOptions, 'vocabSize'>): Tokenizer {
+  const bpe = trainByteLevelBpe(texts, { vocabSize: 400, ...options });
+  return Tokenizer.fromVocabAndMerges(bpe.vocabJson, bpe.mergesTxt);
+}
+
+/** `text` as the tokenizer splits it, one decoded piece per token. */
+function piecesOf(t: Tokenizer, text: string): string[] {
+  return t.encode(text, { addBos: false }).map((id) => t.decode([id]));
+}
+
 function corpus(sentences: number, seed = 1): string[] {
   let s = seed;
   const rand = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -63,12 +74,10 @@ describe('byte-level BPE trainer', () => {
 
   it('with splitDigits, spells every number one digit per token and still round-trips', () => {
     const texts = Array.from({ length: 300 }, (_, i) => `rank ${(i * 37) % 100} of ${1000 + i}, page 24 (24) x24y`);
-    const mergedBpe = trainByteLevelBpe(texts, { vocabSize: 400 });
-    const merged = Tokenizer.fromVocabAndMerges(mergedBpe.vocabJson, mergedBpe.mergesTxt);
-    const splitBpe = trainByteLevelBpe(texts, { vocabSize: 400, splitDigits: true });
-    const split = Tokenizer.fromVocabAndMerges(splitBpe.vocabJson, splitBpe.mergesTxt);
+    const merged = smallBpe(texts, {});
+    const split = smallBpe(texts, { splitDigits: true });
     const text = 'page 24 of 1999, rank 7 x24y';
-    const pieces = (t: Tokenizer) => t.encode(text, { addBos: false }).map((id) => t.decode([id]));
+    const pieces = (t: Tokenizer) => piecesOf(t, text);
     // Without the option the frequent numbers become single tokens.
     expect(pieces(merged)).toContain(' 24');
     const digitPieces = pieces(split).filter((p) => /\d/.test(p));
@@ -81,12 +90,10 @@ describe('byte-level BPE trainer', () => {
 
   it('with separateSpaces, a word is the same token after a space and after a quote, and text still round-trips', () => {
     const texts = Array.from({ length: 300 }, (_, i) => `Show the pollen in Lisbon over ${i % 9} days. {"city": "Lisbon", "n": ${i}}`);
-    const joinedBpe = trainByteLevelBpe(texts, { vocabSize: 400 });
-    const joined = Tokenizer.fromVocabAndMerges(joinedBpe.vocabJson, joinedBpe.mergesTxt);
-    const apartBpe = trainByteLevelBpe(texts, { vocabSize: 400, separateSpaces: true });
-    const apart = Tokenizer.fromVocabAndMerges(apartBpe.vocabJson, apartBpe.mergesTxt);
+    const joined = smallBpe(texts, {});
+    const apart = smallBpe(texts, { separateSpaces: true });
     const text = 'the pollen in Lisbon: {"city": "Lisbon"}';
-    const pieces = (t: Tokenizer) => t.encode(text, { addBos: false }).map((id) => t.decode([id]));
+    const pieces = (t: Tokenizer) => piecesOf(t, text);
     // Without the option the word after a space is another token than the word after a quote.
     expect(pieces(joined)).toEqual(expect.arrayContaining([' Lisbon', 'Lisbon']));
     expect(pieces(apart).filter((p) => p.includes('Lisbon'))).toEqual(['Lisbon', 'Lisbon']);

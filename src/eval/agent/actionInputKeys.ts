@@ -5,6 +5,7 @@
  * scanner reads the JSON text as it grows, one character at a time, so a token that closes one
  * string and opens the next is checked whole.
  */
+import type { TokenPieces } from './actionNames.js';
 
 interface ScanState {
   depth: number;
@@ -66,12 +67,28 @@ function scan(state: ScanState, text: string, keys: readonly string[]): ScanStat
  * function taking `keys`, or null when unconstrained: before the object opens, after it closes, or
  * when the text already strays (the model is then left free rather than stopped).
  */
-export function allowedInputTokens(written: string, keys: readonly string[], pieces: readonly string[]): number[] | null {
+export function allowedInputTokens(written: string, keys: readonly string[], vocabulary: TokenPieces): number[] | null {
   const state = scan(START, written, keys);
   if (state === null || state.closed || state.depth === 0) return null;
-  const allowed: number[] = [];
-  pieces.forEach((piece, id) => {
-    if (piece !== '' && scan(state, piece, keys) !== null) allowed.push(id);
-  });
+  const passes = (id: number) => scan(state, vocabulary.pieces[id]!, keys) !== null;
+  const allowed = state.key !== null ? inKey(state.key, state.used, keys, vocabulary).filter(passes) : mergeAscending(vocabulary.plain, vocabulary.structural.filter(passes));
   return allowed.length > 0 ? allowed : null;
+}
+
+/**
+ * Inside a key, the pieces that may pass: those beginning with the next character of a key still
+ * open, or with the closing quote of one complete. Outside a key, a piece without a structural
+ * character cannot open or close one, so only the structural pieces need the scan.
+ */
+function inKey(key: string, used: readonly string[], keys: readonly string[], vocabulary: TokenPieces): number[] {
+  const next = new Set(keys.filter((k) => !used.includes(k) && k.startsWith(key)).map((k) => (k.length > key.length ? k[key.length]! : '"')));
+  return [...next].flatMap((c) => vocabulary.byFirstChar.get(c) ?? []).sort((a, b) => a - b);
+}
+
+function mergeAscending(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i]! < b[j]!) ? a[i++]! : b[j++]!);
+  return out;
 }

@@ -13,13 +13,37 @@
  */
 import { allowedInputTokens } from './actionInputKeys.js';
 
-/** The decoded text of each token id, computed once per tokenizer. */
+/**
+ * The decoded text of each token id, computed once per tokenizer, with the indexes that keep a
+ * step's check off the whole vocabulary: a Llama 3 vocabulary has 128k pieces, and the check runs
+ * for every token of every sequence inside the constrained span.
+ */
 export interface TokenPieces {
   readonly pieces: readonly string[];
+  /** Ids by their piece's first character (empty pieces are never allowed, so left out). */
+  readonly byFirstChar: ReadonlyMap<string, readonly number[]>;
+  /** Ids, ascending, whose piece holds none of the characters JSON's structure turns on. */
+  readonly plain: readonly number[];
+  /** Ids, ascending, whose piece holds one of them (`"` `\` `{` `}` `[` `]` `,`). */
+  readonly structural: readonly number[];
 }
 
 export function tokenPieces(tokenizer: { decode(ids: number[]): string; readonly vocabSize: number }): TokenPieces {
-  return { pieces: Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id])) };
+  return indexPieces(Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.decode([id])));
+}
+
+export function indexPieces(pieces: readonly string[]): TokenPieces {
+  const byFirstChar = new Map<string, number[]>();
+  const plain: number[] = [];
+  const structural: number[] = [];
+  pieces.forEach((piece, id) => {
+    if (piece === '') return;
+    const bucket = byFirstChar.get(piece[0]!);
+    if (bucket) bucket.push(id);
+    else byFirstChar.set(piece[0]!, [id]);
+    (/["\\{}[\],]/.test(piece) ? structural : plain).push(id);
+  });
+  return { pieces, byFirstChar, plain, structural };
 }
 
 // The line the constraint covers starts after this text, at the start of the turn or of a line.
@@ -48,7 +72,7 @@ export function allowedActionTokens(text: string, offered: readonly OfferedFunct
   if (label.length < INPUT_LABEL.length) return allowedContinuing(label, [INPUT_LABEL], vocabulary);
   const called = offered.find((f) => f.name === written.slice(0, lineEnd).trim());
   if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
-  return allowedInputTokens(label.slice(INPUT_LABEL.length), called.keys, vocabulary.pieces);
+  return allowedInputTokens(label.slice(INPUT_LABEL.length), called.keys, vocabulary);
 }
 
 /** A function the request offers: its name and its parameters' keys. */
@@ -57,15 +81,18 @@ export interface OfferedFunction {
   keys: readonly string[];
 }
 
-/** The ids whose piece keeps `written` a prefix of a target, or completes one (and may run past it). */
+/**
+ * The ids whose piece keeps `written` a prefix of a target, or completes one (and may run past it).
+ * Either way the piece begins with the target's next character, so only that bucket is read.
+ */
 function allowedContinuing(written: string, targets: readonly string[], vocabulary: TokenPieces): number[] | null {
-  const open = targets.filter((t) => t.startsWith(written));
-  if (open.length === 0) return null;
-  const allowed: number[] = [];
-  vocabulary.pieces.forEach((piece, id) => {
-    if (piece === '') return;
-    const next = written + piece;
-    if (open.some((t) => t.startsWith(next) || next.startsWith(t))) allowed.push(id);
-  });
-  return allowed.length > 0 ? allowed : null;
+  const rests = targets.filter((t) => t.startsWith(written) && t.length > written.length).map((t) => t.slice(written.length));
+  const allowed = new Set<number>();
+  for (const rest of rests) {
+    for (const id of vocabulary.byFirstChar.get(rest[0]!) ?? []) {
+      const piece = vocabulary.pieces[id]!;
+      if (rest.startsWith(piece) || piece.startsWith(rest)) allowed.add(id);
+    }
+  }
+  return allowed.size > 0 ? [...allowed].sort((a, b) => a - b) : null;
 }
