@@ -63,6 +63,27 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces('\nAction: Finish\nAction Input: {"', names, ['return_type', 'final_answer']).sort()).toEqual(['f', 'r']);
   });
 
+  it("holds a value whose schema lists an enum to one of its strings; the other values stay free", () => {
+    const finish = [{ name: 'Finish', keys: ['return_type', 'final_answer'], enums: { return_type: ['give_answer', 'give_up'] } }];
+    const allowed = (text: string) => (allowedActionTokens(`\nAction: Finish\nAction Input: {${text}`, finish, vocabulary) ?? []).map((i) => PIECES[i]!);
+    // After the key, only the colon and blanks, then the opening quote: not a number, not a bracket.
+    expect(allowed('"return_type"')).not.toContain('{');
+    expect(allowed('"return_type"')).toContain(':');
+    expect(allowed('"return_type":').sort()).toEqual(['\n', ' ', '"'].sort());
+    expect(allowed('"return_type": ').sort()).toEqual(['\n', ' ', '"'].sort());
+    expect(allowed('"return_type": "')).toEqual(['g']);
+    expect(allowed('"return_type": "give_')).toEqual(['a', 'u']);
+    // A complete value may only close; a prefix of a longer value may not close early.
+    expect(allowed('"return_type": "give_up')).toEqual(['"']);
+    expect(allowed('"return_type": "give_answe')).toEqual(['r']);
+    // After it, the next key is constrained as before and the free value is free.
+    expect(allowed('"return_type": "give_up", "')).toEqual(['f']);
+    expect(allowed('"return_type": "give_up", "final_answer": "').length).toBe(PIECES.length - 1);
+    // The same key without an enum in the schema is free.
+    const free = [{ name: 'Finish', keys: ['return_type'] }];
+    expect((allowedActionTokens('\nAction: Finish\nAction Input: {"return_type": "', free, vocabulary) ?? []).length).toBe(PIECES.length - 1);
+  });
+
   it('leaves the model free where no offered name can continue the line', () => {
     expect(allowedActionTokens('\nAction: zzz', offer(names), vocabulary)).toBeNull();
     expect(allowedActionTokens('\nAction: ', offer(['ünïcode_name']), vocabulary)).toBeNull();
@@ -123,7 +144,8 @@ describe('KilnPolicy with constrainActions', () => {
       query: { query: 'q', query_id: 1, api_list: [], 'relevant APIs': [] },
       category: 'c',
       messages: [{ role: 'user', content: 'u' }],
-      functions: names.map((name) => ({ name, description: '', parameters: { type: 'object', properties: { k: { type: 'string', description: '' } }, required: ['k'], optional: [] } })),
+      // Finish's one parameter lists an enum, as its return_type does.
+      functions: names.map((name) => ({ name, description: '', parameters: { type: 'object', properties: { k: { type: 'string', description: '', ...(name === 'Finish' ? { enum: ['go'] } : {}) } }, required: ['k'], optional: [] } })),
       callIndex: 0,
     };
   }
@@ -144,6 +166,9 @@ describe('KilnPolicy with constrainActions', () => {
     // The called function's parameters bound the input's keys.
     expect(allowed(0, '\nAction: ab_for_x\nAction Input: {"')).toEqual(['k']);
     expect(allowed(1, '\nAction: ')).toEqual(['F', 'c']);
+    // A parameter's enum bounds its value; a parameter without one is free.
+    expect(allowed(0, '\nAction: Finish\nAction Input: {"k": "')).toEqual(['g']);
+    expect(allowed(0, '\nAction: ab_for_x\nAction Input: {"k": "')).toHaveLength(chars.length);
     expect(allowed(0, '\nThought: ')).toBeUndefined();
     expect(policy.description).toMatch(/constrained/);
     // Without the option the model decodes freely, as ToolBench's runs do.

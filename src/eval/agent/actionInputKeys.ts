@@ -1,9 +1,10 @@
 /**
  * The keys of a constrained Action Input (`--constrain-actions`): inside the JSON object, a key of
  * the top level may only be one of the called function's parameters not yet written, as a JSON
- * schema's `properties` bound them in guided decoding. Values, nesting and layout stay free. The
- * scanner reads the JSON text as it grows, one character at a time, so a token that closes one
- * string and opens the next is checked whole.
+ * schema's `properties` bound them in guided decoding, and the value of a parameter whose schema
+ * lists an `enum` may only be one of those strings (Finish's `return_type`). Other values, nesting
+ * and layout stay free. The scanner reads the JSON text as it grows, one character at a time, so a
+ * token that closes one string and opens the next is checked whole.
  */
 import type { TokenPieces } from './actionNames.js';
 
@@ -16,17 +17,53 @@ interface ScanState {
   /** The key being written, when inside a key string. */
   key: string | null;
   used: string[];
+  /** The key just written, until its `:`. */
+  pending: string | null;
+  /** From the `:` of a key with an enum to the end of its value: the values allowed, as JSON strings without their quotes. */
+  enumOf: readonly string[] | null;
+  /** The enum value written so far, once its opening quote is. */
+  enumText: string | null;
   /** The object has closed: nothing after it is constrained. */
   closed: boolean;
 }
 
-const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], closed: false };
+/** What a function's input may hold: its parameters' keys, and the values allowed for those with an enum. */
+export interface InputSchema {
+  keys: readonly string[];
+  enums?: Readonly<Record<string, readonly string[]>>;
+}
 
-/** The state after `text`, or null when it already breaks the key rule. */
-function scan(state: ScanState, text: string, keys: readonly string[]): ScanState | null {
+const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], pending: null, enumOf: null, enumText: null, closed: false };
+
+/** The state after `text`, or null when it already breaks the key or enum rule. */
+function scan(state: ScanState, text: string, schema: InputSchema): ScanState | null {
+  const { keys } = schema;
   const s = { ...state, used: [...state.used] };
   for (const ch of text) {
     if (s.closed) return s;
+    if (s.enumText !== null) {
+      if (s.escaped) s.escaped = false;
+      else if (ch === '\\') s.escaped = true;
+      else if (ch === '"') {
+        if (!s.enumOf!.includes(s.enumText)) return null;
+        s.inString = false;
+        s.enumOf = null;
+        s.enumText = null;
+        continue;
+      }
+      s.enumText += ch;
+      if (!s.enumOf!.some((v) => v.startsWith(s.enumText!))) return null;
+      continue;
+    }
+    if (s.pending !== null && schema.enums?.[s.pending] && ch !== ':' && !/\s/.test(ch)) return null;
+    if (s.enumOf !== null) {
+      // Between the `:` and the value's opening quote: only blanks.
+      if (ch === '"') {
+        s.inString = true;
+        s.enumText = '';
+      } else if (!/\s/.test(ch)) return null;
+      continue;
+    }
     if (s.inString) {
       if (s.escaped) s.escaped = false;
       else if (ch === '\\') s.escaped = true;
@@ -35,6 +72,7 @@ function scan(state: ScanState, text: string, keys: readonly string[]): ScanStat
         if (s.key !== null) {
           if (!keys.includes(s.key) || s.used.includes(s.key)) return null;
           s.used.push(s.key);
+          s.pending = s.key;
           s.key = null;
         }
         continue;
@@ -58,20 +96,30 @@ function scan(state: ScanState, text: string, keys: readonly string[]): ScanStat
       s.depth--;
       if (s.depth === 0) s.closed = true;
     } else if (ch === ',' && s.depth === 1) s.expectKey = true;
+    else if (ch === ':' && s.depth === 1 && s.pending !== null) {
+      const values = schema.enums?.[s.pending];
+      if (values) s.enumOf = values.map((v) => JSON.stringify(v).slice(1, -1));
+      s.pending = null;
+    }
   }
   return s;
 }
 
 /**
  * The ids allowed next while writing the input `written` (the text after `Action Input:`) of a
- * function taking `keys`, or null when unconstrained: before the object opens, after it closes, or
+ * function of `schema`, or null when unconstrained: before the object opens, after it closes, or
  * when the text already strays (the model is then left free rather than stopped).
  */
-export function allowedInputTokens(written: string, keys: readonly string[], vocabulary: TokenPieces): number[] | null {
-  const state = scan(START, written, keys);
+export function allowedInputTokens(written: string, schema: InputSchema, vocabulary: TokenPieces): number[] | null {
+  const state = scan(START, written, schema);
   if (state === null || state.closed || state.depth === 0) return null;
-  const passes = (id: number) => scan(state, vocabulary.pieces[id]!, keys) !== null;
-  const allowed = state.key !== null ? inKey(state.key, state.used, keys, vocabulary).filter(passes) : mergeAscending(vocabulary.plain, vocabulary.structural.filter(passes));
+  const passes = (id: number) => scan(state, vocabulary.pieces[id]!, schema) !== null;
+  let allowed: number[];
+  if (state.key !== null) allowed = inKey(state.key, state.used, schema.keys, vocabulary).filter(passes);
+  else if (state.enumOf !== null || (state.pending !== null && schema.enums?.[state.pending])) {
+    // Around an enum's value even a piece without quotes or brackets can break the rule (`: 990`).
+    allowed = vocabulary.pieces.flatMap((piece, id) => (piece !== '' && passes(id) ? [id] : []));
+  } else allowed = mergeAscending(vocabulary.plain, vocabulary.structural.filter(passes));
   return allowed.length > 0 ? allowed : null;
 }
 

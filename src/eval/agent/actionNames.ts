@@ -3,7 +3,7 @@
  * from `Action:` to the end of its line, only tokens that keep the line a prefix of
  * ` <name>\n`, for a function the request offers (Finish included), may be chosen; the next
  * line must then begin `Action Input:`, and the keys of its JSON object must be that function's
- * parameters (actionInputKeys.ts). Everything else the model writes, its Thought and the values
+ * parameters, an enum's values among those it lists (actionInputKeys.ts). Everything else the model writes, its Thought and the values
  * of the input, stays free.
  *
  * This is guided decoding as serving stacks offer it (a grammar or a choice of strings), applied
@@ -11,7 +11,7 @@
  * to pass it, but it can no longer call one that does not exist or name a parameter it does not
  * take. ToolBench's runs decode freely, so a report made with it says so beside the model's name.
  */
-import { allowedInputTokens } from './actionInputKeys.js';
+import { allowedInputTokens, type InputSchema } from './actionInputKeys.js';
 
 /**
  * The decoded text of each token id, computed once per tokenizer, with the indexes that keep a
@@ -72,13 +72,12 @@ export function allowedActionTokens(text: string, offered: readonly OfferedFunct
   if (label.length < INPUT_LABEL.length) return allowedContinuing(label, [INPUT_LABEL], vocabulary);
   const called = offered.find((f) => f.name === written.slice(0, lineEnd).trim());
   if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
-  return allowedInputTokens(label.slice(INPUT_LABEL.length), called.keys, vocabulary);
+  return allowedInputTokens(label.slice(INPUT_LABEL.length), called, vocabulary);
 }
 
-/** A function the request offers: its name and its parameters' keys. */
-export interface OfferedFunction {
+/** A function the request offers: its name, its parameters' keys and their enums. */
+export interface OfferedFunction extends InputSchema {
   name: string;
-  keys: readonly string[];
 }
 
 /**

@@ -50,7 +50,7 @@ export const OPTIONS = {
   'batch-size': { kind: 'int', default: 16, help: 'queries in flight, and the kiln model\'s batch' },
   'max-new-tokens': { kind: 'int', default: 256, help: 'kiln: tokens generated per step' },
   'stop-after-action-input': { kind: 'flag', help: 'kiln: end each step when its Action Input JSON object closes, not at </s>' },
-  'constrain-actions': { kind: 'flag', help: 'kiln: decode the Action line constrained to the offered function names (ToolBench decodes freely; the report says which)' },
+  'constrain-actions': { kind: 'flag', help: 'kiln: decode the Action line constrained to the offered function names, its input to their parameters and enums (ToolBench decodes freely; the report says which)' },
   'max-positions': { kind: 'int', help: 'kiln: context size (default: the model\'s, else 2048)' },
   temperature: { kind: 'number', default: 0, help: 'sampling temperature (0 = greedy)' },
   seed: { kind: 'int', default: 0, help: 'seed for sampling and the judge\'s coin flips' },

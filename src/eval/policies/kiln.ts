@@ -13,7 +13,8 @@
  */
 import { renderInferencePrompt } from '../../toolbench/render.js';
 import { actionInputEnd } from '../agent/react.js';
-import { allowedActionTokens, tokenPieces, type TokenPieces } from '../agent/actionNames.js';
+import { allowedActionTokens, tokenPieces, type OfferedFunction, type TokenPieces } from '../agent/actionNames.js';
+import type { ToolFunction } from '../../toolbench/functions.js';
 import type { GenerateOptions } from '../../model/generate.js';
 import type { FittingPolicy } from '../../toolbench/fitting.js';
 import type { ContextWindow, Policy, PolicyCompletion, PolicyRequest } from './policy.js';
@@ -108,7 +109,7 @@ export class KilnPolicy implements Policy {
     });
     if (fitting.length > 0) {
       const vocabulary = this.vocabulary;
-      const offered = fitting.map((f) => requests[f.index]!.functions.map((fn) => ({ name: fn.name, keys: Object.keys(fn.parameters.properties) })));
+      const offered = fitting.map((f) => requests[f.index]!.functions.map(offeredFunction));
       const outputs = await this.o.model.generate(
         fitting.map((f) => f.ids),
         {
@@ -145,4 +146,11 @@ export function cutAtStop(text: string, stops: readonly string[] = KILN_STOP_STR
     if (at >= 0 && at < end) end = at;
   }
   return text.slice(0, end);
+}
+
+/** What the constraint needs of a function: its name, its parameters' keys, and the values of those with an enum. */
+function offeredFunction(fn: ToolFunction): OfferedFunction {
+  const properties = Object.entries(fn.parameters.properties);
+  const enums = Object.fromEntries(properties.flatMap(([key, schema]) => (schema.enum ? [[key, schema.enum]] : [])));
+  return { name: fn.name, keys: properties.map(([key]) => key), enums };
 }
