@@ -23,6 +23,8 @@ interface ScanState {
   enumOf: readonly string[] | null;
   /** The enum value written so far, once its opening quote is. */
   enumText: string | null;
+  /** Whether the space allowed before the enum value's quote was written. */
+  enumSpaced: boolean;
   /** The object has closed: nothing after it is constrained. */
   closed: boolean;
 }
@@ -33,7 +35,7 @@ export interface InputSchema {
   enums?: Readonly<Record<string, readonly string[]>>;
 }
 
-const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], pending: null, enumOf: null, enumText: null, closed: false };
+const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], pending: null, enumOf: null, enumText: null, enumSpaced: false, closed: false };
 
 /** The state after `text`, or null when it already breaks the key or enum rule. */
 function scan(state: ScanState, text: string, schema: InputSchema): ScanState | null {
@@ -47,6 +49,7 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
       else if (ch === '"') {
         if (!s.enumOf!.includes(s.enumText)) return null;
         s.inString = false;
+        s.enumSpaced = false;
         s.enumOf = null;
         s.enumText = null;
         continue;
@@ -55,13 +58,16 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
       if (!s.enumOf!.some((v) => v.startsWith(s.enumText!))) return null;
       continue;
     }
-    if (s.pending !== null && schema.enums?.[s.pending] && ch !== ':' && !/\s/.test(ch)) return null;
+    if (s.pending !== null && schema.enums?.[s.pending] && ch !== ':') return null;
     if (s.enumOf !== null) {
-      // Between the `:` and the value's opening quote: only blanks.
+      // Between the `:` and the value's opening quote: one space at most, as guided decoding's
+      // JSON grammars allow by default, since a model kept from writing its own value may write
+      // blanks until the budget is spent.
       if (ch === '"') {
         s.inString = true;
         s.enumText = '';
-      } else if (!/\s/.test(ch)) return null;
+      } else if (ch !== ' ' || s.enumSpaced) return null;
+      else s.enumSpaced = true;
       continue;
     }
     if (s.inString) {
@@ -98,7 +104,10 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
     } else if (ch === ',' && s.depth === 1) s.expectKey = true;
     else if (ch === ':' && s.depth === 1 && s.pending !== null) {
       const values = schema.enums?.[s.pending];
-      if (values) s.enumOf = values.map((v) => JSON.stringify(v).slice(1, -1));
+      if (values) {
+        s.enumOf = values.map((v) => JSON.stringify(v).slice(1, -1));
+        s.enumSpaced = false;
+      }
       s.pending = null;
     }
   }
