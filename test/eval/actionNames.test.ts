@@ -23,7 +23,6 @@ describe('allowedActionTokens', () => {
 
   it('is free outside the Action line and its next label: in the Thought and in the input', () => {
     expect(allowedActionTokens('\nThought: I need the pollen.', offer(names), vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input:', offer(names), vocabulary)).toBeNull();
     expect(allowedActionTokens('\nThought: t\nAction: Finish\nAction Input: {"a": 1}', offer(names, ['a']), vocabulary)).toBeNull();
   });
 
@@ -56,9 +55,10 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces(`${input}city": "`, names, keys).length).toBe(PIECES.length - 1);
     // The second key cannot repeat the first.
     expect(allowedPieces(`${input}city": "Oslo", "`, names, keys)).toEqual(['d']);
-    // Once the object closes, or before it opens, the model is free.
+    // Once the object closes, the model is free; before it opens, only its brace may come, after one space at most.
     expect(allowedActionTokens(`${input}city": "Oslo"}`, offer(names, keys), vocabulary)).toBeNull();
-    expect(allowedActionTokens('\nAction: pollen_for_kavelo\nAction Input: ', offer(names, keys), vocabulary)).toBeNull();
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input:', names, keys).sort()).toEqual([' ', '{'].sort());
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input: ', names, keys)).toEqual(['{']);
     // Finish's keys are its own.
     expect(allowedPieces('\nAction: Finish\nAction Input: {"', names, ['return_type', 'final_answer']).sort()).toEqual(['f', 'r']);
   });

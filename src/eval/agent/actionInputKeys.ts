@@ -2,8 +2,8 @@
  * The keys of a constrained Action Input (`--constrain-actions`): inside the JSON object, a key of
  * the top level may only be one of the called function's parameters not yet written, as a JSON
  * schema's `properties` bound them in guided decoding, and the value of a parameter whose schema
- * lists an `enum` may only be one of those strings (Finish's `return_type`). Other values, nesting
- * and layout stay free. The scanner reads the JSON text as it grows, one character at a time, so a
+ * lists an `enum` may only be one of those strings (Finish's `return_type`); the input must be an
+ * object. Other values, nesting and layout stay free. The scanner reads the JSON text as it grows, one character at a time, so a
  * token that closes one string and opens the next is checked whole.
  */
 import type { TokenPieces } from './actionNames.js';
@@ -23,8 +23,8 @@ interface ScanState {
   enumOf: readonly string[] | null;
   /** The enum value written so far, once its opening quote is. */
   enumText: string | null;
-  /** Whether the space allowed before the enum value's quote was written. */
-  enumSpaced: boolean;
+  /** Whether the one space allowed before the object's brace, or before an enum value's quote, was written. */
+  spaced: boolean;
   /** The object has closed: nothing after it is constrained. */
   closed: boolean;
 }
@@ -35,7 +35,7 @@ export interface InputSchema {
   enums?: Readonly<Record<string, readonly string[]>>;
 }
 
-const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], pending: null, enumOf: null, enumText: null, enumSpaced: false, closed: false };
+const START: ScanState = { depth: 0, inString: false, escaped: false, expectKey: false, key: null, used: [], pending: null, enumOf: null, enumText: null, spaced: false, closed: false };
 
 /** The state after `text`, or null when it already breaks the key or enum rule. */
 function scan(state: ScanState, text: string, schema: InputSchema): ScanState | null {
@@ -43,13 +43,22 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
   const s = { ...state, used: [...state.used] };
   for (const ch of text) {
     if (s.closed) return s;
+    if (s.depth === 0) {
+      // Before the object: one space at most, then its brace (the input of a function is an object).
+      if (ch === '{') {
+        s.depth = 1;
+        s.expectKey = true;
+      } else if (ch !== ' ' || s.spaced) return null;
+      else s.spaced = true;
+      continue;
+    }
     if (s.enumText !== null) {
       if (s.escaped) s.escaped = false;
       else if (ch === '\\') s.escaped = true;
       else if (ch === '"') {
         if (!s.enumOf!.includes(s.enumText)) return null;
         s.inString = false;
-        s.enumSpaced = false;
+        s.spaced = false;
         s.enumOf = null;
         s.enumText = null;
         continue;
@@ -66,8 +75,8 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
       if (ch === '"') {
         s.inString = true;
         s.enumText = '';
-      } else if (ch !== ' ' || s.enumSpaced) return null;
-      else s.enumSpaced = true;
+      } else if (ch !== ' ' || s.spaced) return null;
+      else s.spaced = true;
       continue;
     }
     if (s.inString) {
@@ -106,7 +115,7 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
       const values = schema.enums?.[s.pending];
       if (values) {
         s.enumOf = values.map((v) => JSON.stringify(v).slice(1, -1));
-        s.enumSpaced = false;
+        s.spaced = false;
       }
       s.pending = null;
     }
@@ -116,15 +125,17 @@ function scan(state: ScanState, text: string, schema: InputSchema): ScanState | 
 
 /**
  * The ids allowed next while writing the input `written` (the text after `Action Input:`) of a
- * function of `schema`, or null when unconstrained: before the object opens, after it closes, or
- * when the text already strays (the model is then left free rather than stopped).
+ * function of `schema`, or null when unconstrained: after the object closes, or when the text
+ * already strays (the model is then left free rather than stopped). Before the object only its
+ * opening brace may come, after one space at most.
  */
 export function allowedInputTokens(written: string, schema: InputSchema, vocabulary: TokenPieces): number[] | null {
   const state = scan(START, written, schema);
-  if (state === null || state.closed || state.depth === 0) return null;
+  if (state === null || state.closed) return null;
   const passes = (id: number) => scan(state, vocabulary.pieces[id]!, schema) !== null;
   let allowed: number[];
-  if (state.key !== null) allowed = inKey(state.key, state.used, schema.keys, vocabulary).filter(passes);
+  if (state.depth === 0) allowed = [...(vocabulary.byFirstChar.get(' ') ?? []), ...(vocabulary.byFirstChar.get('{') ?? [])].filter(passes).sort((a, b) => a - b);
+  else if (state.key !== null) allowed = inKey(state.key, state.used, schema.keys, vocabulary).filter(passes);
   else if (state.enumOf !== null || (state.pending !== null && schema.enums?.[state.pending])) {
     // Around an enum's value even a piece without quotes or brackets can break the rule (`: 990`).
     allowed = vocabulary.pieces.flatMap((piece, id) => (piece !== '' && passes(id) ? [id] : []));
