@@ -2,16 +2,16 @@
  * Constrained decoding of the Action line (an opt-in of the kiln policy, `--constrain-actions`):
  * from `Action:` to the end of its line, only tokens that keep the line a prefix of
  * ` <name>\n`, for a function the request offers (Finish included), may be chosen; the next
- * line must then begin `Action Input:`, and the keys of its JSON object must be that function's
- * parameters, an enum's values among those it lists (actionInputKeys.ts). Everything else the model writes, its Thought and the values
- * of the input, stays free.
+ * line must then begin `Action Input:`, and the input must be a JSON object of that function's
+ * parameters, an enum's values among those it lists (actionInputGrammar.ts). Everything else the
+ * model writes, its Thought and the other values of the input, stays free.
  *
  * This is guided decoding as serving stacks offer it (a grammar or a choice of strings), applied
  * to the fields whose values are known: the model still chooses which function to call and what
  * to pass it, but it can no longer call one that does not exist or name a parameter it does not
  * take. ToolBench's runs decode freely, so a report made with it says so beside the model's name.
  */
-import { allowedInputTokens, type InputSchema } from './actionInputKeys.js';
+import { allowedInputTokens, type InputSchema } from './actionInputGrammar.js';
 
 /**
  * The decoded text of each token id, computed once per tokenizer, with the indexes that keep a
@@ -22,9 +22,9 @@ export interface TokenPieces {
   readonly pieces: readonly string[];
   /** Ids by their piece's first character (empty pieces are never allowed, so left out). */
   readonly byFirstChar: ReadonlyMap<string, readonly number[]>;
-  /** Ids, ascending, whose piece holds none of the characters JSON's structure turns on. */
+  /** Ids, ascending, whose piece can sit inside a JSON string as it is: no quote, backslash or control character. */
   readonly plain: readonly number[];
-  /** Ids, ascending, whose piece holds one of them (`"` `\` `{` `}` `[` `]` `,`). */
+  /** The other ids, ascending. */
   readonly structural: readonly number[];
 }
 
@@ -41,7 +41,7 @@ export function indexPieces(pieces: readonly string[]): TokenPieces {
     const bucket = byFirstChar.get(piece[0]!);
     if (bucket) bucket.push(id);
     else byFirstChar.set(piece[0]!, [id]);
-    (/["\\{}[\],]/.test(piece) ? structural : plain).push(id);
+    (/["\\\u0000-\u001f]/.test(piece) ? structural : plain).push(id);
   });
   return { pieces, byFirstChar, plain, structural };
 }

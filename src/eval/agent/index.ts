@@ -7,4 +7,4 @@ export * from './chatPrompt.js';
 export * from './react.js';
 export * from './executeAction.js';
 export * from './actionNames.js';
-export * from './actionInputKeys.js';
+export * from './actionInputGrammar.js';
