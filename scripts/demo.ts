@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const example = beyondFirst(shown.solvedWithStatedArguments) ?? beyondFirst(solved) ?? shown.results[0];
   if (example) {
     const query = Object.values(result.evalQueries).flat().find((q) => q.query_id === example.query_id);
-    printTrajectory(example, query?.query ?? '', expected(example), 'Action names constrained', (line) => process.stdout.write(`${line}\n`));
+    printTrajectory(example, query?.query ?? '', expected(example), 'Action and its input constrained', (line) => process.stdout.write(`${line}\n`));
   }
   const rates = (e: DemoEvaluation) => {
     const { passRate, ci95 } = e.summary.average;
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
       `${evaluations.free.results.length} held-out queries; data ${seconds.data.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, ` +
       `evaluation ${seconds.eval.toFixed(0)} s, total ${seconds.total.toFixed(0)} s\n` +
       `  decoding freely, as ToolBench does:          ${rates(evaluations.free)}\n` +
-      `  Action names constrained to those offered:   ${rates(evaluations.constrained)}\n` +
+      `  Action and input held to offered functions:  ${rates(evaluations.constrained)}\n` +
       `  model: ${train.checkpoint}\n  loss curve: runs/demo/train/loss.png\n` +
       `  evaluations: ${evaluations.free.dir}/report.md, ${evaluations.constrained.dir}/report.md\n`,
   );

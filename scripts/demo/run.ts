@@ -57,7 +57,7 @@ export interface DemoResult {
   train: TrainSummary;
   /**
    * The same model evaluated twice: decoding freely, as ToolBench's runs do, and with the Action
-   * line constrained to the offered function names (`--constrain-actions`).
+   * line and its input constrained to the offered functions (`--constrain-actions`).
    */
   evaluations: { free: DemoEvaluation; constrained: DemoEvaluation };
   seconds: { data: number; train: number; eval: number; total: number };
@@ -102,7 +102,7 @@ export async function runDemo(
   log(`\n== 4/4 evaluating on held-out queries (ReAct loop, offline tool simulator, rule judge)`);
   const evalStarted = performance.now();
   const free = await evaluate(knobs, summary.checkpoint, data, dirs.data, join(root, 'eval'), evalCount, false);
-  log(`\nThe same model again, its Action line constrained to the offered function names:`);
+  log(`\nThe same model again, its Action line and input constrained to the offered functions:`);
   const constrained = await evaluate(knobs, summary.checkpoint, data, dirs.data, join(root, 'eval-constrained'), evalCount, true);
   return {
     evalQueries: data.evalQueries,

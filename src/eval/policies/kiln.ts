@@ -81,7 +81,7 @@ export class KilnPolicy implements Policy {
 
   constructor(private readonly o: KilnPolicyOptions) {
     this.stops = [...KILN_STOP_STRINGS, ...(o.extraStopStrings ?? [])];
-    this.description = `kiln model ${o.source}${o.constrainActions ? ' (Action names constrained to the offered functions)' : ''}`;
+    this.description = `kiln model ${o.source}${o.constrainActions ? ' (Action and its input constrained to the offered functions)' : ''}`;
     if (o.constrainActions && o.tokenizer.vocabSize === undefined) throw new Error('constrainActions needs a tokenizer that reports its vocabSize');
     this.vocabulary = o.constrainActions ? tokenPieces({ decode: (ids) => o.tokenizer.decode(ids), vocabSize: o.tokenizer.vocabSize! }) : null;
     if (o.promptTemplate !== undefined) this.promptTemplate = o.promptTemplate;
