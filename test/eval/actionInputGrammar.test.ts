@@ -82,6 +82,36 @@ describe('allowedInputTokens', () => {
     expect(next('{"days": ')).not.toContain('1, "');
   });
 
+  it('reads from its indexes exactly the pieces that a scan of the whole vocabulary would allow', () => {
+    // Random pieces made of JSON's fragments (no `}`, so the object stays open and every state has
+    // a next character). The oracle asks whether the text with the piece appended still has a
+    // continuation among single characters: a check that reads no multi-character index.
+    let x = 11;
+    const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const fragments = ['"', ':', ',', ' ', '{', '[', ']', 'a', 'b', 'x', 'y', 'z', '1', '0', '-', '.', 'e', 'true', 'null', '\\', '\n', '_'];
+    const pieces = ['', ...Array.from({ length: 300 }, () => {
+      let piece = '';
+      for (let n = 1 + Math.floor(rnd() * 3); n > 0; n--) piece += fragments[Math.floor(rnd() * fragments.length)];
+      return piece;
+    })];
+    const whole = indexPieces(pieces);
+    const singleChars = indexPieces([...new Set(fragments.join(''))]);
+    const s: InputSchema = { keys: ['a', 'b', 'ab'], enums: { b: ['x', 'y"z'] } };
+    let compared = 0;
+    for (let trial = 0; trial < 100; trial++) {
+      let text = '';
+      for (let k = 0; k < 15; k++) {
+        const indexed = allowedInputTokens(text, s, whole);
+        const scanned = pieces.flatMap((p, id) => (p !== '' && allowedInputTokens(text + p, s, singleChars) !== null ? [id] : []));
+        expect(indexed ?? []).toEqual(scanned);
+        compared++;
+        if (indexed === null) break;
+        text += pieces[indexed[Math.floor(rnd() * indexed.length)]!];
+      }
+    }
+    expect(compared).toBeGreaterThan(500);
+  });
+
   it('is free once the object closes, and when the text already strays', () => {
     expect(allowedInputTokens('{"city": "Oslo"}', schema, vocabulary)).toBeNull();
     expect(allowedInputTokens('{"town', schema, vocabulary)).toBeNull();

@@ -209,23 +209,44 @@ function close(s: ScanState): boolean {
   return true;
 }
 
+const inStringCache = new WeakMap<TokenPieces, Map<string, number[]>>();
+const IN_STRING_CACHE_SIZE = 256;
+
 /**
  * The ids allowed next while writing the input `written` (the text after `Action Input:`) of a
  * function of `schema`, or null when unconstrained: after the object closes, or when the text
  * already strays (the model is then left free rather than stopped).
  */
-export function allowedInputTokens(written: string, schema: InputSchema, vocabulary: TokenPieces): number[] | null {
+export function allowedInputTokens(written: string, schema: InputSchema, vocabulary: TokenPieces): readonly number[] | null {
   const state = scan(START, written, schema);
   if (state === null || state.mode === 'closed') return null;
   const passes = (id: number) => scan(state, vocabulary.pieces[id]!, schema) !== null;
   let allowed: number[];
   if (state.mode === 'string' && state.enumOf === null && state.escape === 'none') {
-    // Inside a free string a piece without a quote, a backslash or a control character stays inside it.
-    allowed = mergeAscending(vocabulary.plain, vocabulary.structural.filter(passes));
+    // Inside a free string a piece without a quote, a backslash or a control character stays inside
+    // it; what the others may do depends only on the containers, the keys used and the schema, so
+    // the set is kept per those (a batch writing values asks for the same set again and again).
+    const key = JSON.stringify([state.stack, state.used, schema.keys, schema.enums ?? null]);
+    const cache = inStringCache.get(vocabulary) ?? new Map<string, number[]>();
+    inStringCache.set(vocabulary, cache);
+    let ids = cache.get(key);
+    if (ids === undefined) {
+      if (cache.size >= IN_STRING_CACHE_SIZE) cache.clear();
+      ids = mergeAscending(vocabulary.plain, vocabulary.structural.filter(passes));
+      cache.set(key, ids);
+    }
+    allowed = ids;
   } else {
-    // Elsewhere the next character is bounded: read only the buckets of the characters that may come.
+    // Elsewhere the next characters are bounded: read only the pieces whose first two characters
+    // may come (a gap's space is a quarter of a large vocabulary's first characters).
     allowed = [];
-    for (const [first, ids] of vocabulary.byFirstChar) if (scan(state, first, schema) !== null) allowed.push(...ids.filter(passes));
+    for (const [first, byTwo] of vocabulary.byFirstTwo) {
+      if (scan(state, first, schema) === null) continue;
+      for (const [start, ids] of byTwo) {
+        if (scan(state, start, schema) === null) continue;
+        for (const id of ids) if (vocabulary.pieces[id]!.length <= 2 || passes(id)) allowed.push(id);
+      }
+    }
     allowed.sort((a, b) => a - b);
   }
   return allowed.length > 0 ? allowed : null;

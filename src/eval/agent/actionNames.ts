@@ -22,6 +22,8 @@ export interface TokenPieces {
   readonly pieces: readonly string[];
   /** Ids by their piece's first character (empty pieces are never allowed, so left out). */
   readonly byFirstChar: ReadonlyMap<string, readonly number[]>;
+  /** The same ids by first character, then by first two characters (the whole piece when it has one). */
+  readonly byFirstTwo: ReadonlyMap<string, ReadonlyMap<string, readonly number[]>>;
   /** Ids, ascending, whose piece can sit inside a JSON string as it is: no quote, backslash or control character. */
   readonly plain: readonly number[];
   /** The other ids, ascending. */
@@ -34,6 +36,7 @@ export function tokenPieces(tokenizer: { decode(ids: number[]): string; readonly
 
 export function indexPieces(pieces: readonly string[]): TokenPieces {
   const byFirstChar = new Map<string, number[]>();
+  const byFirstTwo = new Map<string, Map<string, number[]>>();
   const plain: number[] = [];
   const structural: number[] = [];
   pieces.forEach((piece, id) => {
@@ -41,9 +44,15 @@ export function indexPieces(pieces: readonly string[]): TokenPieces {
     const bucket = byFirstChar.get(piece[0]!);
     if (bucket) bucket.push(id);
     else byFirstChar.set(piece[0]!, [id]);
+    const second = byFirstTwo.get(piece[0]!) ?? new Map<string, number[]>();
+    byFirstTwo.set(piece[0]!, second);
+    const two = piece.slice(0, 2);
+    const pair = second.get(two);
+    if (pair) pair.push(id);
+    else second.set(two, [id]);
     (/["\\\u0000-\u001f]/.test(piece) ? structural : plain).push(id);
   });
-  return { pieces, byFirstChar, plain, structural };
+  return { pieces, byFirstChar, byFirstTwo, plain, structural };
 }
 
 // The line the constraint covers starts after this text, at the start of the turn or of a line.
@@ -61,7 +70,7 @@ const INPUT_LABEL = 'Action Input:';
  * The label is held too: a model made to write a name it would not have chosen tends to start
  * another `Action:` line instead of its input, again and again until the context is full.
  */
-export function allowedActionTokens(text: string, offered: readonly OfferedFunction[], vocabulary: TokenPieces): number[] | null {
+export function allowedActionTokens(text: string, offered: readonly OfferedFunction[], vocabulary: TokenPieces): readonly number[] | null {
   let lineStart = -1;
   for (const m of text.matchAll(ACTION_LINE)) lineStart = m.index + m[0].length;
   if (lineStart < 0) return null;
