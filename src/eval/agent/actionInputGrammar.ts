@@ -92,10 +92,8 @@ function step(s: ScanState, ch: string, schema: InputSchema): boolean {
       s.mode = 'keyOrEnd';
       return true;
     case 'keyOrEnd':
-      if (ch === '}') return close(s);
-      return startKey(s, ch);
     case 'key':
-      return startKey(s, ch);
+      return s.mode === 'keyOrEnd' && ch === '}' ? close(s) : startKey(s, ch);
     case 'keyText':
     case 'string':
       return inString(s, ch, schema, topLevel);
@@ -109,10 +107,8 @@ function step(s: ScanState, ch: string, schema: InputSchema): boolean {
       }
       return true;
     case 'valueOrEnd':
-      if (ch === ']') return close(s);
-      return startValue(s, ch);
     case 'value':
-      return startValue(s, ch);
+      return s.mode === 'valueOrEnd' && ch === ']' ? close(s) : startValue(s, ch);
     case 'number': {
       if (NUMBER_PREFIX.test(s.text + ch)) {
         s.text += ch;
