@@ -15,9 +15,9 @@ const next = (text: string, s: InputSchema = schema) => (allowedInputTokens(text
 const nextChars = (text: string, s: InputSchema = schema) => next(text, s).filter((p) => p.length === 1).sort();
 
 describe('allowedInputTokens', () => {
-  it('opens one object, after one space at most', () => {
-    expect(nextChars('')).toEqual([' ', '{']);
-    expect(nextChars(' ')).toEqual(['{']);
+  it('opens one object at once (the label before it ends in its space)', () => {
+    expect(nextChars('')).toEqual(['{']);
+    expect(allowedInputTokens(' ', schema, vocabulary)).toBeNull();
   });
 
   it('bounds top-level keys to the parameters not yet written, and only them', () => {

@@ -12,7 +12,7 @@ import { generate, type GenerateOptions } from '../../src/model/generate.js';
 import type { Tensor } from '../../src/autograd/tensor.js';
 
 // A vocabulary of characters and a few longer pieces, as a BPE vocabulary mixes them.
-const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"AI', ' pollen', '_for', 'kavelo', 'o\nAction', 'Finish', ''];
+const PIECES = [...'abcdefghijklmnopqrstuvwxyz_: \n{}"AI', ' pollen', '_for', 'kavelo', 'o\nAction', 'o\nThought', ' {"', 'Finish', ''];
 const vocabulary = indexPieces(PIECES);
 const offer = (names: string[], keys: readonly string[] = []) => names.map((name) => ({ name, keys }));
 const allowedPieces = (text: string, names: string[], keys: readonly string[] = []) =>
@@ -32,6 +32,8 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces('\nThought: t\nAction: pollen_for_kavelo\n', names)).toEqual(['A']);
     expect(allowedPieces('\nAction: pollen_for_kavelo\nAction', names)).toEqual([' ']);
     expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Inpu', names)).toEqual(['t']);
+    // A piece that finishes the label runs on only into the input's grammar: ` pollen` may not, ` {"` may.
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input:', names).sort()).toEqual([' ', ' {"'].sort());
   });
 
   it('inside the line, lets through exactly the pieces that keep it a prefix of an offered name and its newline', () => {
@@ -39,7 +41,7 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces('\nThought: t\nAction: ', names).sort()).toEqual(['Finish', 'p', 'w']);
     expect(allowedPieces('\nAction: pollen', names).sort()).toEqual(['_', '_for'].sort());
     expect(allowedPieces('\nAction: pollen_for_', names)).toEqual(['k', 'kavelo']);
-    // The name's last character may come with what follows the newline, in one piece.
+    // The name's last character may come with what follows the newline, in one piece, if that is the label.
     expect(allowedPieces('\nAction: pollen_for_kavel', names)).toEqual(['o', 'o\nAction']);
     expect(allowedPieces('\nAction: pollen_for_kavelo', names)).toEqual(['\n']);
     // The empty piece (a special token that decodes to nothing) never is.
@@ -57,9 +59,9 @@ describe('allowedActionTokens', () => {
     expect(allowedPieces(`${input}city": "`, names, keys).sort()).toEqual(IN_STRING);
     // The second key cannot repeat the first.
     expect(allowedPieces(`${input}city": "Oslo", "`, names, keys)).toEqual(['d']);
-    // Once the object closes, the model is free; before it opens, only its brace may come, after one space at most.
+    // Once the object closes, the model is free; the label ends in its space, then the brace.
     expect(allowedActionTokens(`${input}city": "Oslo"}`, offer(names, keys), vocabulary)).toBeNull();
-    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input:', names, keys).sort()).toEqual([' ', '{'].sort());
+    expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input:', names, keys).sort()).toEqual([' ', ' {"'].sort());
     expect(allowedPieces('\nAction: pollen_for_kavelo\nAction Input: ', names, keys)).toEqual(['{']);
     // Finish's keys are its own.
     expect(allowedPieces('\nAction: Finish\nAction Input: {"', names, ['return_type', 'final_answer']).sort()).toEqual(['f', 'r']);

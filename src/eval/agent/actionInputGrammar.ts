@@ -19,7 +19,7 @@ export interface InputSchema {
 }
 
 type Mode =
-  | 'open' // before the object's brace
+  | 'open' // before the object's brace, which comes first
   | 'keyOrEnd' // after `{`
   | 'key' // after `,` in an object
   | 'keyText' // inside a key
@@ -54,7 +54,7 @@ interface ScanState {
 
 const START: ScanState = { mode: 'open', stack: '', escape: 'none', spaced: false, text: '', literal: '', used: [], pending: null, enumOf: null };
 
-const GAPS: ReadonlySet<Mode> = new Set(['open', 'keyOrEnd', 'key', 'colon', 'value', 'valueOrEnd', 'after']);
+const GAPS: ReadonlySet<Mode> = new Set(['keyOrEnd', 'key', 'colon', 'value', 'valueOrEnd', 'after']);
 const NUMBER_PREFIX = /^-?(?:(?:0|[1-9]\d*)(?:\.(?:\d+(?:[eE][+-]?\d*)?)?|[eE][+-]?\d*)?)?$/;
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 const LITERALS: Record<string, string> = { t: 'true', f: 'false', n: 'null' };
@@ -87,6 +87,7 @@ function step(s: ScanState, ch: string, schema: InputSchema): boolean {
   const topLevel = s.stack.length === 1;
   switch (s.mode) {
     case 'open':
+      // The label before the input ends in its space, so the brace comes at once.
       if (ch !== '{') return false;
       s.stack = '{';
       s.mode = 'keyOrEnd';
@@ -208,8 +209,13 @@ function close(s: ScanState): boolean {
 const inStringCache = new WeakMap<TokenPieces, Map<string, number[]>>();
 const IN_STRING_CACHE_SIZE = 256;
 
+/** Whether `written` (the text after `Action Input: `) can still become an input the grammar takes. */
+export function validInputPrefix(written: string, schema: InputSchema): boolean {
+  return scan(START, written, schema) !== null;
+}
+
 /**
- * The ids allowed next while writing the input `written` (the text after `Action Input:`) of a
+ * The ids allowed next while writing the input `written` (the text after `Action Input: `) of a
  * function of `schema`, or null when unconstrained: after the object closes, or when the text
  * already strays (the model is then left free rather than stopped).
  */

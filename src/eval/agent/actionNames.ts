@@ -11,7 +11,7 @@
  * to pass it, but it can no longer call one that does not exist or name a parameter it does not
  * take. ToolBench's runs decode freely, so a report made with it says so beside the model's name.
  */
-import { allowedInputTokens, type InputSchema } from './actionInputGrammar.js';
+import { allowedInputTokens, validInputPrefix, type InputSchema } from './actionInputGrammar.js';
 
 /**
  * The decoded text of each token id, computed once per tokenizer, with the indexes that keep a
@@ -58,8 +58,9 @@ export function indexPieces(pieces: readonly string[]): TokenPieces {
 // The line the constraint covers starts after this text, at the start of the turn or of a line.
 const ACTION_LINE = /(?:^|\n)Action:/g;
 
-// What the line after the Action line begins with, in ToolBench's ReAct format.
-const INPUT_LABEL = 'Action Input:';
+// What the line after the Action line begins with, in ToolBench's ReAct format: its parser needs
+// the space (src/eval/agent/react.ts), and a model may leave it out (`Action Input:{`).
+const INPUT_LABEL = 'Action Input: ';
 
 /**
  * The tokens allowed next, given the turn's text so far, or null when the text is not inside an
@@ -76,12 +77,31 @@ export function allowedActionTokens(text: string, offered: readonly OfferedFunct
   if (lineStart < 0) return null;
   const written = text.slice(lineStart);
   const lineEnd = written.indexOf('\n');
-  if (lineEnd < 0) return allowedContinuing(written, offered.map((f) => ` ${f.name}\n`), vocabulary);
+  let candidates: number[] | null;
+  if (lineEnd < 0) candidates = allowedContinuing(written, offered.map((f) => ` ${f.name}\n`), vocabulary);
+  else {
+    const label = written.slice(lineEnd + 1);
+    if (label.length < INPUT_LABEL.length) candidates = allowedContinuing(label, [INPUT_LABEL], vocabulary);
+    else {
+      const called = offered.find((f) => ` ${f.name}` === written.slice(0, lineEnd));
+      if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
+      return allowedInputTokens(label.slice(INPUT_LABEL.length), called, vocabulary);
+    }
+  }
+  // A piece may finish the name or the label and run on (`o\nAction`, ` {"`): what it runs into must hold too.
+  const held = candidates?.filter((id) => staysOnCourse(written + vocabulary.pieces[id]!, offered)) ?? [];
+  return held.length > 0 ? held : null;
+}
+
+/** Whether the text after `Action:` is still a prefix of ` <offered name>\nAction Input: <input on its grammar>`. */
+function staysOnCourse(written: string, offered: readonly OfferedFunction[]): boolean {
+  const lineEnd = written.indexOf('\n');
+  if (lineEnd < 0) return offered.some((f) => ` ${f.name}`.startsWith(written));
+  const called = offered.find((f) => ` ${f.name}` === written.slice(0, lineEnd));
+  if (called === undefined) return false;
   const label = written.slice(lineEnd + 1);
-  if (label.length < INPUT_LABEL.length) return allowedContinuing(label, [INPUT_LABEL], vocabulary);
-  const called = offered.find((f) => f.name === written.slice(0, lineEnd).trim());
-  if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
-  return allowedInputTokens(label.slice(INPUT_LABEL.length), called, vocabulary);
+  if (label.length <= INPUT_LABEL.length) return INPUT_LABEL.startsWith(label);
+  return label.startsWith(INPUT_LABEL) && validInputPrefix(label.slice(INPUT_LABEL.length), called);
 }
 
 /** A function the request offers: its name, its parameters' keys and their enums. */
