@@ -71,6 +71,12 @@ export interface DemoDataOptions {
   retryShare: number;
   /** Of those, the share whose failed call has a wrong argument key instead of a tool the query does not offer. */
   argumentErrorShare: number;
+  /**
+   * Share of training queries whose topics are renamed, for that query only, to invented words of
+   * several BPE pieces: the model must then copy the topic from the query to the Thought, the
+   * Action line and the answer instead of recalling it, as it must for a category it never saw.
+   */
+  renamedTopicShare: number;
 }
 
 export interface DemoData {
@@ -129,7 +135,8 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
   const trainQueries: ToolQuery[] = [];
   for (let id = 1; train.length < options.trainQueries; id++) {
     const r = rng.next();
-    const planned = planQuery(rng, r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3', trained);
+    const drawn = planQuery(rng, r < 0.5 ? 'G1' : r < 0.75 ? 'G2' : 'G3', trained);
+    const planned = options.renamedTopicShare > 0 && rng.next() < options.renamedTopicShare ? renameTopics(rng, drawn) : drawn;
     // Train and eval never share a query text.
     if (evalTexts.has(planned.text)) continue;
     const query = toQueryRecord(planned, id);
@@ -184,6 +191,25 @@ function planQuery(rng: SeededRandom, group: 'G1' | 'G2' | 'G3', pool: readonly 
       ? tools[0]!.apis
       : rng.shuffle(tools.flatMap((t, i) => [...chosenByTool[i]!, rng.pick(t.apis.filter((a) => !chosenByTool[i]!.includes(a)))]));
   return { text, calls, offered: offered.map((a) => a.entry) };
+}
+
+const TOPIC_SYLLABLES = ['tel', 'es', 'co', 'pe', 'mar', 'ist', 'ran', 'cho', 'ver', 'ble', 'gon', 'dit', 'sul', 'pra', 'nix', 'ot'];
+
+/** The query with each offered API's topic replaced by an invented plural (`marchoves`), in its text, its calls and its function list. */
+function renameTopics(rng: SeededRandom, planned: PlannedQuery): PlannedQuery {
+  const names = new Map<string, string>();
+  for (const e of planned.offered) {
+    while (!names.has(e.api_name)) {
+      const word = `${Array.from({ length: rng.int(2, 3) }, () => rng.pick(TOPIC_SYLLABLES)).join('')}s`;
+      if (![...names.values()].includes(word)) names.set(e.api_name, word);
+    }
+  }
+  const entry = (e: ApiEntry): ApiEntry => ({ ...e, api_name: names.get(e.api_name)! });
+  return {
+    text: planned.text.replace(/[a-z]+/g, (w) => names.get(w) ?? w),
+    calls: planned.calls.map((c) => ({ ...c, api: { ...c.api, topic: names.get(c.api.topic)!, entry: entry(c.api.entry) } })),
+    offered: planned.offered.map(entry),
+  };
 }
 
 function drawValue(rng: SeededRandom, kind: ParamKind): string | number {

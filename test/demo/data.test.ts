@@ -17,7 +17,7 @@ import { madeExpectedCalls } from '../../scripts/demo/expectedCalls.js';
 import type { QueryResult } from '../../src/eval/report/results.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
-const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0 };
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0, renamedTopicShare: 0 };
 const data: DemoData = await generateDemoData(options);
 const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
 const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
@@ -105,6 +105,8 @@ describe('the demo data set', () => {
       const stated = query.query.match(/\d+/g) ?? [];
       for (const obs of conv.conversations.filter((t) => t.from === 'function')) {
         const number = /'\w+': (\d+)/.exec(obs.value)![1]!;
+        // Two digits: two tokens to copy (docs/demo.md).
+        expect(number).toMatch(/^\d\d$/);
         expect(answer).toContain(number);
         // A number the query states would not count as evidence (echo exclusion), so none is cited.
         expect(stated).not.toContain(number);
@@ -182,6 +184,41 @@ describe('the demo data set with error-and-retry trajectories', () => {
       const text = renderConversation(conv, { lossOn: 'assistant' }).text;
       for (const prompt of prompts) expect(text.startsWith(prompt)).toBe(true);
       expect(prompts.length).toBe(turns.length);
+      expect(judgeByRules(query, trajectory).label).toBe('Solved');
+    }
+  });
+});
+
+describe('training queries with renamed topics', () => {
+  const renamed = generateDemoData({ ...options, renamedTopicShare: 0.5 });
+  const catalogueTopics = new Set(Object.values(CATEGORY_TOPICS).flat());
+
+  it('rename every topic of a query, consistently, to an invented word no category has', async () => {
+    const r = await renamed;
+    let count = 0;
+    r.train.forEach((conv, i) => {
+      const query = r.trainQueries[i]!;
+      const topics = query.api_list.map((a) => a.api_name);
+      if (topics.every((t) => catalogueTopics.has(t))) return;
+      count++;
+      expect(topics.some((t) => catalogueTopics.has(t))).toBe(false);
+      const text = conv.conversations.map((t) => t.value).join('\n');
+      for (const [tool, topic] of query['relevant APIs']) {
+        expect(query.query).toContain(` ${topic} `);
+        expect(conv.conversations[0]!.value).toContain(`${topic}_for_${tool.toLowerCase()}(`);
+        expect(text).toContain(`Thought: I need the ${topic}.`);
+        expect(conv.conversations.at(-1)!.value).toMatch(new RegExp(`${topic} \\d+\\.`));
+      }
+    });
+    expect(count / r.train.length).toBeGreaterThan(0.3);
+    expect(count / r.train.length).toBeLessThan(0.7);
+  });
+
+  it('replay through the evaluation as Solved', async () => {
+    const r = await renamed;
+    const indices = r.trainQueries.flatMap((q, i) => (q.api_list.some((a) => !catalogueTopics.has(a.api_name)) ? [i] : [])).slice(0, 10);
+    for (const i of indices) {
+      const { query, trajectory } = await replay(i, (m) => renderInferencePrompt(m.messages, 'training'), r);
       expect(judgeByRules(query, trajectory).label).toBe('Solved');
     }
   });
