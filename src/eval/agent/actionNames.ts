@@ -20,9 +20,10 @@ import { allowedInputTokens, validInputPrefix, type InputSchema } from './action
  */
 export interface TokenPieces {
   readonly pieces: readonly string[];
-  /** Ids by their piece's first character (empty pieces are never allowed, so left out). */
-  readonly byFirstChar: ReadonlyMap<string, readonly number[]>;
-  /** The same ids by first character, then by first two characters (the whole piece when it has one). */
+  /**
+   * Ids by their piece's first character, then by its first two characters (the whole piece when it
+   * has one); empty pieces are never allowed, so left out.
+   */
   readonly byFirstTwo: ReadonlyMap<string, ReadonlyMap<string, readonly number[]>>;
   /** Ids, ascending, whose piece can sit inside a JSON string as it is: no quote, backslash or control character. */
   readonly plain: readonly number[];
@@ -35,15 +36,11 @@ export function tokenPieces(tokenizer: { decode(ids: number[]): string; readonly
 }
 
 export function indexPieces(pieces: readonly string[]): TokenPieces {
-  const byFirstChar = new Map<string, number[]>();
   const byFirstTwo = new Map<string, Map<string, number[]>>();
   const plain: number[] = [];
   const structural: number[] = [];
   pieces.forEach((piece, id) => {
     if (piece === '') return;
-    const bucket = byFirstChar.get(piece[0]!);
-    if (bucket) bucket.push(id);
-    else byFirstChar.set(piece[0]!, [id]);
     const second = byFirstTwo.get(piece[0]!) ?? new Map<string, number[]>();
     byFirstTwo.set(piece[0]!, second);
     const two = piece.slice(0, 2);
@@ -52,7 +49,7 @@ export function indexPieces(pieces: readonly string[]): TokenPieces {
     else second.set(two, [id]);
     (/["\\\u0000-\u001f]/.test(piece) ? structural : plain).push(id);
   });
-  return { pieces, byFirstChar, byFirstTwo, plain, structural };
+  return { pieces, byFirstTwo, plain, structural };
 }
 
 // The line the constraint covers starts after this text, at the start of the turn or of a line.
@@ -77,19 +74,24 @@ export function allowedActionTokens(text: string, offered: readonly OfferedFunct
   if (lineStart < 0) return null;
   const written = text.slice(lineStart);
   const lineEnd = written.indexOf('\n');
-  let candidates: number[] | null;
-  if (lineEnd < 0) candidates = allowedContinuing(written, offered.map((f) => ` ${f.name}\n`), vocabulary);
-  else {
-    const label = written.slice(lineEnd + 1);
-    if (label.length < INPUT_LABEL.length) candidates = allowedContinuing(label, [INPUT_LABEL], vocabulary);
-    else {
-      const called = offered.find((f) => ` ${f.name}` === written.slice(0, lineEnd));
-      if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
-      return allowedInputTokens(label.slice(INPUT_LABEL.length), called, vocabulary);
+  const label = lineEnd < 0 ? null : written.slice(lineEnd + 1);
+  if (label !== null && label.length >= INPUT_LABEL.length) {
+    const called = offered.find((f) => ` ${f.name}` === written.slice(0, lineEnd));
+    if (called === undefined || !label.startsWith(INPUT_LABEL)) return null;
+    return allowedInputTokens(label.slice(INPUT_LABEL.length), called, vocabulary);
+  }
+  // On the name's line or the label the next character is known, so only its bucket is read; a
+  // piece may finish the name or the label and run on (`o\nAction`, ` {"`), into what must hold too.
+  const targets = label === null ? offered.map((f) => ` ${f.name}\n`).filter((t) => t.startsWith(written)) : [INPUT_LABEL];
+  const at = label === null ? written.length : label.length;
+  const next = new Set(targets.filter((t) => t.length > at).map((t) => t[at]!));
+  const held: number[] = [];
+  for (const c of next) {
+    for (const [start, ids] of vocabulary.byFirstTwo.get(c) ?? []) {
+      if (staysOnCourse(written + start, offered)) held.push(...ids.filter((id) => staysOnCourse(written + vocabulary.pieces[id]!, offered)));
     }
   }
-  // A piece may finish the name or the label and run on (`o\nAction`, ` {"`): what it runs into must hold too.
-  const held = candidates?.filter((id) => staysOnCourse(written + vocabulary.pieces[id]!, offered)) ?? [];
+  held.sort((a, b) => a - b);
   return held.length > 0 ? held : null;
 }
 
@@ -107,20 +109,4 @@ function staysOnCourse(written: string, offered: readonly OfferedFunction[]): bo
 /** A function the request offers: its name, its parameters' keys and their enums. */
 export interface OfferedFunction extends InputSchema {
   name: string;
-}
-
-/**
- * The ids whose piece keeps `written` a prefix of a target, or completes one (and may run past it).
- * Either way the piece begins with the target's next character, so only that bucket is read.
- */
-function allowedContinuing(written: string, targets: readonly string[], vocabulary: TokenPieces): number[] | null {
-  const rests = targets.filter((t) => t.startsWith(written) && t.length > written.length).map((t) => t.slice(written.length));
-  const allowed = new Set<number>();
-  for (const rest of rests) {
-    for (const id of vocabulary.byFirstChar.get(rest[0]!) ?? []) {
-      const piece = vocabulary.pieces[id]!;
-      if (rest.startsWith(piece) || piece.startsWith(rest)) allowed.add(id);
-    }
-  }
-  return allowed.size > 0 ? [...allowed].sort((a, b) => a - b) : null;
 }
