@@ -5,7 +5,7 @@ Trains a randomly initialised OPT or Llama of the demo's shape on the demo's tok
 global-norm clipping at 1.0, loss on the assistant's tokens), and every --every steps prints the
 mean loss of each kind of target token on the last 200 conversations, which it never trains on:
 the Thought, the function name, the arguments (their numbers apart), the answer's text and the
-numbers it cites. A kind near 0 is learned; one at the log of its number of candidates is guessed.
+numbers it cites (the last apart from any earlier one, which lies a turn further back). A kind near 0 is learned; one at the log of its number of candidates is guessed.
 
     python3 scripts/demo/probe/copy_probe.py --data tokens.json --arch llama --steps 1500
 
@@ -19,7 +19,8 @@ import random
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, OPTConfig, OPTForCausalLM
 
-KINDS = {1: 'thought', 2: 'action', 3: 'args', 4: 'answer-text', 5: 'answer-number', 6: 'format', 7: 'thought-number', 8: 'arg-number'}
+KINDS = {1: 'thought', 2: 'action', 3: 'args', 4: 'answer-text', 5: 'answer-number', 6: 'format', 7: 'thought-number', 8: 'arg-number',
+         9: 'earlier-answer-number'}
 WARMUP = 20
 HELD_OUT = 200
 
@@ -40,6 +41,8 @@ def parse_args():
     p.add_argument('--every', type=int, default=250)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=1)
+    p.add_argument('--beta2', type=float, default=0.999, help="AdamW's second-moment decay")
+    p.add_argument('--weight-decay', type=float, default=0.01)
     p.add_argument('--weight', action='append', default=[], metavar='KIND=W',
                    help='weight the loss of one kind of target token (e.g. answer-number=20); the loss is then the weighted mean')
     return p.parse_args()
@@ -111,7 +114,7 @@ def main():
     model = build_model(a)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': 0.01}, {'params': no_decay, 'weight_decay': 0.0}], lr=a.lr)
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': a.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}], lr=a.lr, betas=(0.9, a.beta2))
     steps = min(a.steps, len(train) // a.batch)
     names = {v: k for k, v in KINDS.items()}
     kind_weights = {names[k]: float(w) for k, w in (x.split('=') for x in a.weight)}

@@ -11,7 +11,7 @@ import { renderConversation, type ToolLlamaConversation } from '../../../src/too
 import { IGNORE_INDEX, tokenizeExample } from '../../../src/train/data/tokenizeExample.js';
 
 /** Target kinds, as copy_probe.py names them. */
-const KIND = { none: 0, thought: 1, action: 2, argument: 3, answerText: 4, answerNumber: 5, format: 6, thoughtNumber: 7, argumentNumber: 8 } as const;
+const KIND = { none: 0, thought: 1, action: 2, argument: 3, answerText: 4, answerNumber: 5, format: 6, thoughtNumber: 7, argumentNumber: 8, earlierAnswerNumber: 9 } as const;
 
 function targetKind(tokenizer: Tokenizer, ids: readonly number[], t: number): number {
   // The text of the line so far: back to the last token holding a newline.
@@ -28,6 +28,16 @@ function targetKind(tokenizer: Tokenizer, ids: readonly number[], t: number): nu
   return KIND.format;
 }
 
+/**
+ * An answer citing two facts copies its last number from the latest reply and its first from a reply
+ * further back; the two are told apart so the probe can show whether the copy reaches past a turn.
+ */
+function markEarlierAnswerNumbers(kinds: number[]): number[] {
+  const runStarts = kinds.flatMap((k, t) => (k === KIND.answerNumber && kinds[t - 1] !== KIND.answerNumber ? [t] : []));
+  const lastRun = runStarts.at(-1);
+  return kinds.map((k, t) => (k === KIND.answerNumber && lastRun !== undefined && t < lastRun ? KIND.earlierAnswerNumber : k));
+}
+
 async function main(): Promise<void> {
   const [checkpoint, dataFile, out] = process.argv.slice(2);
   if (!checkpoint || !dataFile || !out) throw new Error('usage: node dist/scripts/demo/probe/dumpTokens.js <checkpoint> <train.json> <out.json>');
@@ -38,7 +48,7 @@ async function main(): Promise<void> {
     const { inputIds, labels } = tokenizeExample(rendered.text, rendered.lossSpans, tokenizer);
     const ids = Array.from(inputIds);
     const kinds = Array.from(labels, (y, t) => (y === IGNORE_INDEX ? KIND.none : targetKind(tokenizer, ids, t)));
-    return [ids, Array.from(labels), kinds];
+    return [ids, Array.from(labels), markEarlierAnswerNumbers(kinds)];
   });
   writeFileSync(out, JSON.stringify(examples));
   process.stdout.write(`${examples.length} examples written to ${out}\n`);
