@@ -89,10 +89,12 @@ export interface DemoData {
   expectedCalls: Record<number, ExpectedCall[]>;
 }
 
-/** A call a query needs: the function and the arguments as the query states them. */
+/** A call a query needs: the function, the arguments as the query states them, and the topic it asks for. */
 export interface ExpectedCall {
   function: string;
   arguments: Record<string, string | number>;
+  /** The word the query asks about (`stocks`), which a right answer names beside the number. */
+  topic: string;
 }
 
 // Eval query ids start here, so they never meet train ids (ToolBench ids are unique across files).
@@ -127,6 +129,7 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
       expectedCalls[evalId] = planned.calls.map((c) => ({
         function: apiToFunction(c.api.entry).name,
         arguments: Object.fromEntries(c.api.params.map((p, i) => [p.name, c.values[i]!])),
+        topic: c.api.topic,
       }));
       evalId++;
     }

@@ -19,7 +19,7 @@ import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { formatDuration } from '../../src/train/progress.js';
 import { train, type TrainSummary } from '../../src/train/trainer.js';
-import { madeExpectedCalls } from './expectedCalls.js';
+import { madeExpectedCalls, namesAskedTopics } from './expectedCalls.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, writeDemoData, type DemoData, type DemoDataOptions } from './data.js';
 
 export interface DemoKnobs {
@@ -47,6 +47,8 @@ export interface DemoEvaluation {
   parseRate: number;
   /** The results Solved whose every needed call was made with the arguments the query states (expectedCalls.ts). */
   solvedWithStatedArguments: QueryResult[];
+  /** The results Solved whose answer names every topic the query asks about (expectedCalls.ts). */
+  solvedNamingTopics: QueryResult[];
   dir: string;
 }
 
@@ -144,8 +146,16 @@ async function evaluate(
     .filter((line) => line.trim() !== '')
     .map((line) => JSON.parse(line) as QueryResult);
   const steps = results.flatMap((r) => r.trajectory.steps);
-  const solvedWithStatedArguments = results.filter((r) => r.label === 'Solved' && madeExpectedCalls(r, data.expectedCalls[r.query_id] ?? []));
-  return { summary, results, parseRate: steps.filter((st) => st.parsed).length / Math.max(1, steps.length), solvedWithStatedArguments, dir };
+  const solved = results.filter((r) => r.label === 'Solved');
+  const expected = (r: QueryResult) => data.expectedCalls[r.query_id] ?? [];
+  return {
+    summary,
+    results,
+    parseRate: steps.filter((st) => st.parsed).length / Math.max(1, steps.length),
+    solvedWithStatedArguments: solved.filter((r) => madeExpectedCalls(r, expected(r))),
+    solvedNamingTopics: solved.filter((r) => namesAskedTopics(r, expected(r))),
+    dir,
+  };
 }
 
 /** One epoch of SFT on the trajectories from the initial model, saving the prompt template with the checkpoint. */

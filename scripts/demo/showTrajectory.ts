@@ -5,7 +5,7 @@
 import { readFinishArguments } from '../../src/eval/calls/actionInput.js';
 import type { QueryResult } from '../../src/eval/report/results.js';
 import type { ExpectedCall } from './data.js';
-import { madeExpectedCalls } from './expectedCalls.js';
+import { madeExpectedCalls, namesAskedTopics } from './expectedCalls.js';
 
 export function printTrajectory(result: QueryResult, query: string, expected: readonly ExpectedCall[], decoding: string, log: (line: string) => void): void {
   const t = result.trajectory;
@@ -25,4 +25,6 @@ export function printTrajectory(result: QueryResult, query: string, expected: re
   // The rule judge reads the answer's evidence, not the arguments; the demo knows what was asked.
   const asked = expected.map((c) => `${c.function} ${JSON.stringify(c.arguments)}`).join('; ');
   log(`calls the query asks for: ${asked}; made with these arguments: ${madeExpectedCalls(result, expected) ? 'yes' : 'no'}`);
+  const topics = expected.map((c) => c.topic).join(', ');
+  log(`topics it asks about: ${topics}; named in the answer: ${namesAskedTopics(result, expected) ? 'yes' : 'no'}`);
 }

@@ -13,7 +13,7 @@ import { renderConversation, renderInferencePrompt } from '../../src/toolbench/r
 import { encodeChat } from '../../src/model/tokenizer/chatTemplate.js';
 import { conversationMessages } from '../../src/train/data/chatTemplateExamples.js';
 import { CATEGORY_TOPICS, HELD_OUT_CATEGORIES } from '../../scripts/demo/catalogue.js';
-import { madeExpectedCalls } from '../../scripts/demo/expectedCalls.js';
+import { madeExpectedCalls, namesAskedTopics } from '../../scripts/demo/expectedCalls.js';
 import type { QueryResult } from '../../src/eval/report/results.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
@@ -244,6 +244,36 @@ describe("the demo's argument check", () => {
       expect(await run([{ ...first!, arguments: { ...first!.arguments, [key]: `${first!.arguments[key]}0` } }, ...rest])).toBe(false);
       expect(await run([{ ...first!, arguments: { ...first!.arguments, extra: 1 } }, ...rest])).toBe(false);
       if (rest.length > 0) expect(await run([first!])).toBe(false);
+    }
+  });
+});
+
+describe("the demo's topic check", () => {
+  const answered = (finalAnswer: string) => ({ trajectory: { finalAnswer } }) as unknown as QueryResult;
+  const finish = (answer: string) => JSON.stringify({ return_type: 'give_answer', final_answer: answer });
+
+  it("names each query's topics, the words of its text that the offered API names carry", () => {
+    for (const { q } of evalQueries) {
+      const expected = data.expectedCalls[q.query_id]!;
+      for (const call of expected) {
+        expect(q.query).toMatch(new RegExp(`\\b${call.topic}\\b`));
+        expect(call.function.startsWith(`${call.topic}_for_`)).toBe(true);
+      }
+    }
+  });
+
+  it('accepts an answer naming every asked topic and refuses one naming another topic, part of them, or none', () => {
+    for (const { q } of evalQueries) {
+      const expected = data.expectedCalls[q.query_id]!;
+      const topics = expected.map((c) => c.topic);
+      const other = [...new Set(Object.values(data.expectedCalls).flat().map((c) => c.topic))].find((t) => !topics.includes(t))!;
+      expect(namesAskedTopics(answered(finish(topics.map((t, i) => `${t} ${10 + i}.`).join(' '))), expected)).toBe(true);
+      expect(namesAskedTopics(answered(finish(topics.map((t, i) => `The ${t.toUpperCase()}: ${10 + i}`).join('; '))), expected)).toBe(true);
+      expect(namesAskedTopics(answered(finish(topics.map((_, i) => `${other} ${10 + i}.`).join(' '))), expected)).toBe(false);
+      expect(namesAskedTopics(answered(finish(topics.map((t, i) => `${t}x ${10 + i}.`).join(' '))), expected)).toBe(false);
+      if (topics.length > 1) expect(namesAskedTopics(answered(finish(`${topics[0]} 10.`)), expected)).toBe(false);
+      expect(namesAskedTopics(answered(''), expected)).toBe(false);
+      expect(namesAskedTopics(answered(finish('')), expected)).toBe(false);
     }
   });
 });
