@@ -5,7 +5,8 @@ Trains a randomly initialised OPT or Llama of the demo's shape on the demo's tok
 global-norm clipping at 1.0, loss on the assistant's tokens), and every --every steps prints the
 mean loss of each kind of target token on the last 200 conversations, which it never trains on:
 the Thought, the function name, the arguments (their numbers apart), the answer's text and the
-numbers it cites (the last apart from any earlier one, which lies a turn further back). A kind near 0 is learned; one at the log of its number of candidates is guessed.
+numbers it cites (the last apart from any earlier one, which lies a turn further back). A kind
+near 0 is learned; one at the log of its number of candidates is guessed.
 
     python3 scripts/demo/probe/copy_probe.py --data tokens.json --arch llama --steps 1500
 
