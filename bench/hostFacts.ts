@@ -33,7 +33,8 @@ function webgpuVersion(): string {
 /** The facts of this process and `gpu`; add the anchors' versions once they ran (withAnchorVersions). */
 export function hostFacts(gpu: Gpu): HostFacts {
   const env: Record<string, string | null> = {};
-  for (const k of ['LP_NATIVE_VECTOR_WIDTH', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']) env[k] = process.env[k] ?? null;
+  // The variables that change what code lavapipe and OpenBLAS run, so a figure says which it came from.
+  for (const k of ['LP_NATIVE_VECTOR_WIDTH', 'GALLIUM_OVERRIDE_CPU_CAPS', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE']) env[k] = process.env[k] ?? null;
   return {
     cpu: cpus()[0]?.model ?? 'unknown CPU',
     cores: availableParallelism(),
