@@ -2,7 +2,8 @@
  * The training loop. One optimizer step = one accumulation window of `gradAccum` micro-batches:
  *
  *   zero grads → forward and backward of each micro-batch, normalised by the window's target count
- *   (accumulation.ts) → clip (global norm, on the GPU) → AdamW → one readback (loss, norm).
+ *   (accumulation.ts) → clip (global norm, on the GPU) → AdamW → one readback (loss, norm),
+ *   awaited once the next step is submitted.
  *
  * The data order, the dropout seeds and the learning rate are pure functions of (seed, step), and
  * the weights and moments are saved exactly, so a run resumed from a checkpoint computes the same
@@ -103,45 +104,91 @@ interface RunningTraining {
   tally: RunTally;
 }
 
-/** Optimizer steps from the tally's step to the plan's end: metrics and progress each step, the non-finite stop, checkpoints. */
+/** A step submitted to the device whose loss and gradient norm are not read back yet. */
+interface SubmittedStep {
+  tokens: number;
+  targets: number;
+  lr: number;
+  result: Promise<{ loss: number; gradNorm: number }>;
+}
+
+/**
+ * Optimizer steps from the tally's step to the plan's end: metrics and progress each step, the
+ * non-finite stop, checkpoints. One step stays in flight: step N+1 is encoded and submitted before
+ * step N's loss is awaited, so the host's work overlaps the device's (docs/lavapipe-speed.md). A
+ * step whose end is saved is read back, and saved, before the next one changes the weights.
+ */
 async function trainSteps(run: RunningTraining): Promise<void> {
-  const { options, plan, tally, metrics, progress } = run;
+  const { options, plan, tally } = run;
   const stepBatches = new StepBatches(run.data, plan, options, run.tokenizer.padId);
-  while (tally.step < plan.totalSteps) {
-    const batches = stepBatches.of(tally.step);
-    const targets = batches.reduce((n, b) => n + shiftedTargetCount(b), 0);
-    const tokens = batches.reduce((n, b) => n + b.tokens, 0);
-    const lr = learningRate(plan.schedule, tally.step);
-    const t0 = performance.now();
-    const { loss, gradNorm } = await run.optimization.step(run.model, batches, { step: tally.step, lr, options });
-    const seconds = (performance.now() - t0) / 1000;
-
-    tally.stepDone(tokens);
-    const step = tally.step;
-    const elapsedThisRun = tally.elapsedThisRun();
-    const m: StepMetrics = {
-      step,
-      epoch: step / plan.stepsPerEpoch,
-      loss,
-      lr,
-      gradNorm,
-      tokens,
-      targetTokens: targets,
-      tokensPerSecond: tokens / seconds,
-      elapsedSeconds: tally.elapsedBefore + elapsedThisRun,
-    };
-    metrics.append(m);
-    progress.update({ step, totalSteps: plan.totalSteps, loss, lr, tokensPerSecond: tally.tokensThisRun / elapsedThisRun, elapsedSeconds: elapsedThisRun, stepsThisRun: tally.stepsThisRun });
-
-    const stop = nonFiniteStop(step, loss, gradNorm, tally.lastSaved);
-    if (stop) {
-      progress.finish();
-      writeLossCurve(join(options.out, 'loss.png'), metrics.all());
-      throw stop;
+  let inFlight: SubmittedStep | null = null;
+  let queued: SubmittedStep | null = null;
+  let lastDone = performance.now();
+  try {
+    while (inFlight !== null || tally.step < plan.totalSteps) {
+      // The step count once the step in flight is done, which is the index of the next to submit.
+      const next: number = tally.step + (inFlight === null ? 0 : 1);
+      if (next < plan.totalSteps && !(inFlight !== null && savesAt(next, options, plan))) queued = submitStep(run, stepBatches, next);
+      if (inFlight !== null) {
+        const { loss, gradNorm } = await inFlight.result;
+        const seconds = (performance.now() - lastDone) / 1000;
+        lastDone = performance.now();
+        await finishStep(run, inFlight, loss, gradNorm, seconds);
+      }
+      [inFlight, queued] = [queued, null];
     }
-    if ((options.saveSteps > 0 && step % options.saveSteps === 0) || step === plan.totalSteps) {
-      const state = trainerStateAt(plan, run.data, options, { step, elapsedSeconds: tally.elapsedSeconds(), tokensSeen: tally.tokensSeen });
-      tally.lastSaved = await saveRunCheckpoint({ ...run, optimizer: run.optimization.optimizer }, state);
-    }
+  } finally {
+    // Steps still on the device when the run stops (a non-finite loss, an error) are waited for,
+    // so that nothing reads the device after the caller releases it; their results no longer matter.
+    for (const pending of [inFlight, queued]) if (pending !== null) await pending.result.catch(() => undefined);
+  }
+}
+
+/** Whether the run saves a checkpoint once `step` steps are done. */
+function savesAt(step: number, options: TrainOptions, plan: TrainingPlan): boolean {
+  return (options.saveSteps > 0 && step % options.saveSteps === 0) || step === plan.totalSteps;
+}
+
+function submitStep(run: RunningTraining, stepBatches: StepBatches, step: number): SubmittedStep {
+  const batches = stepBatches.of(step);
+  const lr = learningRate(run.plan.schedule, step);
+  return {
+    tokens: batches.reduce((n, b) => n + b.tokens, 0),
+    targets: batches.reduce((n, b) => n + shiftedTargetCount(b), 0),
+    lr,
+    result: run.optimization.submit(run.model, batches, { step, lr, options: run.options }),
+  };
+}
+
+/** Records a step read back: the tally, metrics and progress, the non-finite stop, a checkpoint when due. */
+async function finishStep(run: RunningTraining, done: SubmittedStep, loss: number, gradNorm: number, seconds: number): Promise<void> {
+  const { options, plan, tally, metrics, progress } = run;
+  const { tokens, targets, lr } = done;
+  tally.stepDone(tokens);
+  const step = tally.step;
+  const elapsedThisRun = tally.elapsedThisRun();
+  const m: StepMetrics = {
+    step,
+    epoch: step / plan.stepsPerEpoch,
+    loss,
+    lr,
+    gradNorm,
+    tokens,
+    targetTokens: targets,
+    tokensPerSecond: tokens / seconds,
+    elapsedSeconds: tally.elapsedBefore + elapsedThisRun,
+  };
+  metrics.append(m);
+  progress.update({ step, totalSteps: plan.totalSteps, loss, lr, tokensPerSecond: tally.tokensThisRun / elapsedThisRun, elapsedSeconds: elapsedThisRun, stepsThisRun: tally.stepsThisRun });
+
+  const stop = nonFiniteStop(step, loss, gradNorm, tally.lastSaved);
+  if (stop) {
+    progress.finish();
+    writeLossCurve(join(options.out, 'loss.png'), metrics.all());
+    throw stop;
+  }
+  if (savesAt(step, options, plan)) {
+    const state = trainerStateAt(plan, run.data, options, { step, elapsedSeconds: tally.elapsedSeconds(), tokensSeen: tally.tokensSeen });
+    tally.lastSaved = await saveRunCheckpoint({ ...run, optimizer: run.optimization.optimizer }, state);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * What one optimizer step needs on the device (AdamW and its moments, the gradient clipper, the
  * buffer the window's loss adds into) and the step itself: zero grads → forward and backward of
- * each micro-batch → clip → AdamW → one readback of the loss and the gradient norm.
+ * each micro-batch → clip → AdamW → one readback of the loss and the gradient norm, which the
+ * trainer awaits after submitting the next step.
  */
 import { join } from 'node:path';
 import type { Gpu } from '../../kernels/runtime/device.js';
@@ -36,8 +37,14 @@ export class Optimization {
     return new Optimization(gpu, optimizer, clipper, gpu.alloc(4, 'step-loss'));
   }
 
-  /** One optimizer step over the window `batches`; returns the window's loss and the gradient norm before clipping. */
-  async step(model: AnyCausalLM, batches: readonly Batch[], at: { step: number; lr: number; options: TrainOptions }): Promise<{ loss: number; gradNorm: number }> {
+  /**
+   * Encodes and submits one optimizer step over the window `batches`, and with it the copies of
+   * the window's loss and the gradient norm before clipping; the promise resolves when the device
+   * has run the step. The copies are queued before anything a later step submits, so the trainer
+   * may submit the next step before awaiting this one: the host then prepares step N+1 while the
+   * device runs step N.
+   */
+  submit(model: AnyCausalLM, batches: readonly Batch[], at: { step: number; lr: number; options: TrainOptions }): Promise<{ loss: number; gradNorm: number }> {
     const { gpu, optimizer, clipper, stepLoss } = this;
     optimizer.zeroGrad();
     accumulateGradients(gpu, model, batches, {
@@ -49,9 +56,10 @@ export class Optimization {
     clipper.clip();
     optimizer.step({ lr: at.lr, gradScale: clipper.coefficient });
     gpu.flush();
-    const [loss] = await gpu.readF32(stepLoss, 0, 1);
-    const gradNorm = await clipper.norm();
-    return { loss: loss!, gradNorm };
+    // Both reads encode their copies and submit now; only their mapping waits.
+    const loss = gpu.readF32(stepLoss, 0, 1);
+    const gradNorm = clipper.norm();
+    return Promise.all([loss, gradNorm]).then(([[l], n]) => ({ loss: l!, gradNorm: n }));
   }
 
   release(): void {
