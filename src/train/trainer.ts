@@ -152,12 +152,11 @@ function savesAt(step: number, options: TrainOptions, plan: TrainingPlan): boole
 function submitStep(run: RunningTraining, stepBatches: StepBatches, step: number): SubmittedStep {
   const batches = stepBatches.of(step);
   const lr = learningRate(run.plan.schedule, step);
-  return {
-    tokens: batches.reduce((n, b) => n + b.tokens, 0),
-    targets: batches.reduce((n, b) => n + shiftedTargetCount(b), 0),
-    lr,
-    result: run.optimization.submit(run.model, batches, { step, lr, options: run.options }),
-  };
+  const result = run.optimization.submit(run.model, batches, { step, lr, options: run.options });
+  // It may fail while the loop still awaits the step before it; the loop meets the error when it
+  // awaits this one, so it is not an unhandled rejection meanwhile.
+  result.catch(() => undefined);
+  return { tokens: batches.reduce((n, b) => n + b.tokens, 0), targets: batches.reduce((n, b) => n + shiftedTargetCount(b), 0), lr, result };
 }
 
 /** Records a step read back: the tally, metrics and progress, the non-finite stop, a checkpoint when due. */
