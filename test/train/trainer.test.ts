@@ -6,11 +6,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { OPTForCausalLM } from '../../src/model/opt/opt.js';
 import { Tokenizer } from '../../src/model/tokenizer/tokenizer.js';
 import { AdamW } from '../../src/train/optimizer/adamw.js';
 import { listCheckpoints, PROMPT_TEMPLATE_FILE } from '../../src/train/checkpoints.js';
+import { readMetrics } from '../../src/train/metrics.js';
+import { Optimization } from '../../src/train/run/optimization.js';
 import { DEFAULTS, validateOptions, type TrainOptions } from '../../src/train/options.js';
 import { explainOutOfMemory, train, TrainingStopped } from '../../src/train/trainer.js';
 import { useGpu } from '../helpers/gpu.js';
@@ -83,6 +85,34 @@ describe('guardrails', () => {
     const kept = listCheckpoints(out);
     expect(kept.at(-1)!.step).toBe(step - 1);
     expect(message).toContain(`checkpoint-${step - 1}`);
+  });
+
+  it('with a step in flight, a non-finite loss still stops at its own step, and metrics end there', async () => {
+    const out = join(work, 'diverge-in-flight');
+    const run = train(options(out, { lr: 1e38, maxGradNorm: 0, saveSteps: 0, maxSteps: 6 }), { gpu: gpu(), ...quiet }, null);
+    const message = await run.then(() => '', (e: Error) => e.message);
+    const step = Number(/stopped at step (\d+)/.exec(message)?.[1]);
+    expect(step).toBeGreaterThan(0);
+    expect(step).toBeLessThan(6);
+    expect(readMetrics(join(out, 'metrics.jsonl')).map((m) => m.step)).toEqual(Array.from({ length: step }, (_, i) => i + 1));
+    expect(listCheckpoints(out)).toEqual([]);
+  });
+
+  it('a step that fails with the step before it still in flight fails the run with its error, after recording that step', async () => {
+    const submit = Optimization.prototype.submit;
+    let calls = 0;
+    const spy = vi.spyOn(Optimization.prototype, 'submit').mockImplementation(function (this: Optimization, ...args) {
+      return ++calls === 3 ? Promise.reject(new Error('device lost in step 3')) : submit.apply(this, args);
+    });
+    try {
+      const out = join(work, 'lost');
+      await expect(train(options(out, { maxSteps: 5, saveSteps: 0 }), { gpu: gpu(), ...quiet }, null)).rejects.toThrow('device lost in step 3');
+      expect(readMetrics(join(out, 'metrics.jsonl')).map((m) => m.step)).toEqual([1, 2]);
+      // The loop had submitted step 4 before it awaited step 3, and waited for it before failing.
+      expect(calls).toBe(4);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('an out-of-memory error names the batch shape and suggests smaller settings', () => {
