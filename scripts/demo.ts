@@ -3,18 +3,28 @@
  * ToolBench-format data set of invented tools (scripts/demo/), trains a tokenizer and a tiny Llama
  * from random weights on its trajectories, fine-tunes it with the ordinary trainer, evaluates it
  * on held-out queries in the ReAct loop against the offline tool simulator, prints the pass-rate
- * table and one held-out trajectory in full. Everything lands in runs/demo/, replaced each run.
+ * table and one held-out trajectory in full. Everything lands in runs/demo/, replaced each run;
+ * `npm run demo -- --seed N` runs another seed.
  * The knobs below and what each alternative measured are in docs/demo.md.
  */
 import { ensureAdapter } from './ensureAdapter.js';
 import { printTrajectory } from './demo/showTrajectory.js';
+import { parseDemoArgs } from './demo/demoArgs.js';
 import { DEMO } from './demo/knobs.js';
 import { runDemo, type DemoEvaluation } from './demo/run.js';
 import type { QueryResult } from '../src/eval/report/results.js';
 
 async function main(): Promise<number> {
+  let seed: number | null;
+  try {
+    seed = parseDemoArgs(process.argv.slice(2)).seed;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    return 2;
+  }
+  const knobs = seed === null ? DEMO : { ...DEMO, data: { ...DEMO.data, seed } };
   await ensureAdapter((line) => process.stdout.write(`${line}\n`));
-  const result = await runDemo(DEMO, 'runs/demo', (line) => process.stdout.write(`${line}\n`), process.stderr);
+  const result = await runDemo(knobs, 'runs/demo', (line) => process.stdout.write(`${line}\n`), process.stderr);
   const { evaluations, train, seconds } = result;
   const k = Math.min(10, train.losses.length);
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -41,7 +51,7 @@ async function main(): Promise<number> {
     );
   };
   process.stdout.write(
-    `\nkiln demo: loss ${mean(train.losses.slice(0, k)).toFixed(3)} -> ${mean(train.losses.slice(-k)).toFixed(3)}; ` +
+    `\nkiln demo (seed ${knobs.data.seed}): loss ${mean(train.losses.slice(0, k)).toFixed(3)} -> ${mean(train.losses.slice(-k)).toFixed(3)}; ` +
       `${evaluations.free.results.length} held-out queries; data ${seconds.data.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, ` +
       `evaluation ${seconds.eval.toFixed(0)} s, total ${seconds.total.toFixed(0)} s\n` +
       `  decoding freely, as ToolBench does:          ${rates(evaluations.free)}\n` +
