@@ -44,6 +44,8 @@ def parse_args():
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--beta2', type=float, default=0.999, help="AdamW's second-moment decay")
     p.add_argument('--weight-decay', type=float, default=0.01)
+    p.add_argument('--init-std', type=float, default=0.02, help="the initial weights' standard deviation (initializer_range, OPT's init_std)")
+    p.add_argument('--rope-theta', type=float, default=10000.0, help="Llama's rotary base")
     p.add_argument('--weight', action='append', default=[], metavar='KIND=W',
                    help='weight the loss of one kind of target token (e.g. answer-number=20); the loss is then the weighted mean')
     return p.parse_args()
@@ -54,9 +56,9 @@ def build_model(a):
                   max_position_embeddings=512, pad_token_id=1, bos_token_id=2, eos_token_id=2)
     if a.arch == 'opt':
         return OPTForCausalLM(OPTConfig(ffn_dim=a.ffn, do_layer_norm_before=True, word_embed_proj_dim=a.hidden,
-                                        dropout=0.0, attention_dropout=0.0, **common))
-    return LlamaForCausalLM(LlamaConfig(intermediate_size=a.ffn, num_key_value_heads=a.heads, rope_theta=10000.0,
-                                        tie_word_embeddings=True, attn_implementation='eager', **common))
+                                        dropout=0.0, attention_dropout=0.0, init_std=a.init_std, **common))
+    return LlamaForCausalLM(LlamaConfig(intermediate_size=a.ffn, num_key_value_heads=a.heads, rope_theta=a.rope_theta,
+                                        initializer_range=a.init_std, tie_word_embeddings=True, attn_implementation='eager', **common))
 
 
 def collate(batch):
