@@ -26,6 +26,7 @@ import { systemPromptFor } from '../../src/toolbench/promptTemplate.js';
 import { pythonRepr } from '../../src/toolbench/pythonRepr.js';
 import { EOS_TEXT, renderConversation, type ConversationTurn, type ToolLlamaConversation } from '../../src/toolbench/render.js';
 import { PARAM_KINDS, generateCatalogue, type DemoApi, type DemoTool, type ParamKind } from './catalogue.js';
+import { glossaryConversations } from './glossary.js';
 
 export const DEMO_GROUPS = ['G1_instruction', 'G1_category', 'G1_tool', 'G2_instruction', 'G2_category', 'G3_instruction'] as const;
 export type DemoGroup = (typeof DEMO_GROUPS)[number];
@@ -77,12 +78,20 @@ export interface DemoDataOptions {
    * Action line and the answer instead of recalling it, as it must for a category it never saw.
    */
   renamedTopicShare: number;
+  /**
+   * Glossary conversations per category, held-out categories included (glossary.ts): the words a
+   * pretrained model would have read, without any tool, API or query of a held-out category.
+   */
+  glossaryPerCategory: number;
 }
 
 export interface DemoData {
   tools: DemoTool[];
+  /** The training trajectories. */
   train: ToolLlamaConversation[];
-  /** The query record of each training conversation, in the same order. */
+  /** Conversations listing every category's topics, trained on beside the trajectories (glossary.ts). */
+  glossary: ToolLlamaConversation[];
+  /** The query record of each training trajectory, in the same order. */
   trainQueries: ToolQuery[];
   evalQueries: Record<DemoGroup, ToolQuery[]>;
   /** By eval query id: the calls that answer it, with the arguments its text states. */
@@ -149,7 +158,9 @@ export async function generateDemoData(options: DemoDataOptions): Promise<DemoDa
     trainQueries.push(query);
     train.push(conversation);
   }
-  return { tools, train, trainQueries, evalQueries, expectedCalls };
+  // Drawn after the trajectories, so that the glossary's size leaves them as they were.
+  const glossary = glossaryConversations(rng, options.glossaryPerCategory);
+  return { tools, train, glossary, trainQueries, evalQueries, expectedCalls };
 }
 
 interface PlannedCall {
@@ -342,10 +353,13 @@ function replyFacts(response: string): string {
   return number[1]!;
 }
 
-/** Writes `train.json`, `tools.json`, `queries/<group>.json` and `expected_calls.json` under `dir`, each atomically. */
+/**
+ * Writes `train.json` (the trajectories, then the glossary; the trainer shuffles), `tools.json`,
+ * `queries/<group>.json` and `expected_calls.json` under `dir`, each atomically.
+ */
 export function writeDemoData(dir: string, data: DemoData): void {
   mkdirSync(join(dir, 'queries'), { recursive: true });
-  writeJsonAtomic(join(dir, 'train.json'), data.train);
+  writeJsonAtomic(join(dir, 'train.json'), [...data.train, ...data.glossary]);
   writeJsonAtomic(
     join(dir, 'tools.json'),
     data.tools.map((t) => ({ category_name: t.category, tool_name: t.name, held_out: t.heldOut, api_list: t.apis.map((a) => a.entry) })),
@@ -359,9 +373,9 @@ function writeJsonAtomic(path: string, value: unknown): void {
 }
 
 /**
- * Texts for training the demo's BPE tokenizer: the training conversations as rendered (without
- * `</s>`, a special token), never an eval query or a held-out tool.
+ * Texts for training the demo's BPE tokenizer: the training conversations and the glossary as
+ * rendered (without `</s>`, a special token), never an eval query or a held-out tool.
  */
 export function tokenizerCorpus(data: DemoData): string[] {
-  return data.train.map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
+  return [...data.train, ...data.glossary].map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
 }

@@ -5,7 +5,7 @@
 import type { DemoKnobs } from './run.js';
 
 export const DEMO: DemoKnobs = {
-  data: { seed: 1234, trainQueries: 6000, evalQueriesPerGroup: 8, toolsPerCategory: 6, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0, renamedTopicShare: 0 },
+  data: { seed: 1234, trainQueries: 6000, evalQueriesPerGroup: 8, toolsPerCategory: 6, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0, renamedTopicShare: 0, glossaryPerCategory: 25 },
   vocabSize: 2048,
   splitDigits: true,
   separateSpaces: false,

@@ -82,7 +82,10 @@ export async function runDemo(
   writeFileSync(templateFile, DEMO_PROMPT_TEMPLATE);
   const evalCount = Object.values(data.evalQueries).reduce((n, q) => n + q.length, 0);
   const trainedTools = data.tools.filter((t) => !t.heldOut).length;
-  log(`${data.train.length} training trajectories over ${trainedTools} tools, ${evalCount} held-out queries in ${dirs.data} (${elapsedSince(started)})`);
+  log(
+    `${data.train.length} training trajectories over ${trainedTools} tools and ${data.glossary.length} glossary conversations, ` +
+      `${evalCount} held-out queries in ${dirs.data} (${elapsedSince(started)})`,
+  );
 
   // One device for initialising and training; the evaluation loads the checkpoint on its own.
   const gpu = await Gpu.create();

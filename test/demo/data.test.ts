@@ -17,7 +17,7 @@ import { madeExpectedCalls, namesAskedTopics } from '../../scripts/demo/expected
 import type { QueryResult } from '../../src/eval/report/results.js';
 import { DEMO_CHAT_TOKENIZER_CONFIG, DEMO_GROUPS, DEMO_PROMPT_TEMPLATE, generateDemoData, tokenizerCorpus, type DemoData } from '../../scripts/demo/data.js';
 
-const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0, renamedTopicShare: 0 };
+const options = { seed: 7, trainQueries: 150, evalQueriesPerGroup: 8, toolsPerCategory: 4, heldOutToolsPerCategory: 1, retryShare: 0, argumentErrorShare: 0, renamedTopicShare: 0, glossaryPerCategory: 2 };
 const data: DemoData = await generateDemoData(options);
 const evalQueries = DEMO_GROUPS.flatMap((g) => data.evalQueries[g].map((q) => ({ group: g, q })));
 const categoryOf = new Map(data.tools.map((t) => [t.name, t.category]));
@@ -85,6 +85,29 @@ describe('the demo data set', () => {
     const leaks = data.train.filter((conv) => heldOutFunctions.some((name) => conv.conversations[0]!.value.includes(`${name}(`)));
     expect(heldOutFunctions.length).toBeGreaterThan(0);
     expect(leaks).toEqual([]);
+  });
+
+  it("lists every category's topics in its glossary, held-out categories too, naming no tool, function or query", async () => {
+    const categories = Object.keys(CATEGORY_TOPICS);
+    expect(data.glossary).toHaveLength(categories.length * options.glossaryPerCategory);
+    const toolWords = data.tools.flatMap((t) => [t.name.toLowerCase(), ...t.apis.map((a) => apiToFunction(a.entry).name)]);
+    const queryTexts = [...evalQueries.map(({ q }) => q.query), ...data.trainQueries.map((q) => q.query)];
+    for (const conv of data.glossary) {
+      const [user, assistant] = conv.conversations;
+      expect([user!.from, assistant!.from, conv.conversations.length]).toEqual(['user', 'assistant', 2]);
+      const category = /What does (\w+) cover\?/.exec(user!.value)![1]!;
+      const listed = /covers (.*)\.$/.exec(assistant!.value)![1]!.split(/, | and /);
+      expect([...listed].sort()).toEqual([...CATEGORY_TOPICS[category]!].sort());
+      const text = (user!.value + assistant!.value).toLowerCase();
+      expect(toolWords.filter((w) => text.includes(w))).toEqual([]);
+      expect(queryTexts.filter((q) => text.includes(q.toLowerCase()))).toEqual([]);
+    }
+    expect(new Set(data.glossary.map((c) => /What does (\w+)/.exec(c.conversations[0]!.value)![1]))).toEqual(new Set(categories));
+    // The glossary is drawn after the trajectories: its size leaves them as they were.
+    const without = await generateDemoData({ ...options, glossaryPerCategory: 0 });
+    expect(without.glossary).toEqual([]);
+    expect(without.train).toEqual(data.train);
+    expect(tokenizerCorpus(data)).toHaveLength(data.train.length + data.glossary.length);
   });
 
   it('fills every argument from the query, in its order, and cites the observations in the answer', () => {
