@@ -46,9 +46,38 @@ def parse_args():
     p.add_argument('--weight-decay', type=float, default=0.01)
     p.add_argument('--init-std', type=float, default=0.02, help="the initial weights' standard deviation (initializer_range, OPT's init_std)")
     p.add_argument('--rope-theta', type=float, default=10000.0, help="Llama's rotary base")
+    p.add_argument('--mimetic', default='', metavar='A1,B1,A2,B2',
+                   help="Llama's attention initialised mimetically (Trockman & Kolter, 2023): Wq^T Wk ~ A1 Z + B1 I and "
+                        "Wo Wv ~ A2 Z - B2 I with Z Gaussian; 'none' for a pair leaves those weights as drawn")
     p.add_argument('--weight', action='append', default=[], metavar='KIND=W',
                    help='weight the loss of one kind of target token (e.g. answer-number=20); the loss is then the weighted mean')
     return p.parse_args()
+
+
+def factor_pair(d, alpha, beta, gen):
+    """L, R (d x d) with L @ R = alpha Z / sqrt(d) + beta I, each carrying the square root of the singular values."""
+    m = alpha * torch.randn(d, d, generator=gen, dtype=torch.float64) / d ** 0.5 + beta * torch.eye(d, dtype=torch.float64)
+    u, s, vt = torch.linalg.svd(m)
+    return (u * s.sqrt()).float(), (s.sqrt()[:, None] * vt).float()
+
+
+def mimetic_init(model, spec, seed):
+    """Sets each layer's q/k (and o/v) projections so that their products are near a scaled identity plus noise.
+    The heads split the factors' components: head h gets rows h*hs..(h+1)*hs of Wq, Wk and Wv (columns of Wo)."""
+    a1, b1, a2, b2 = [None if x == 'none' else float(x) for x in spec.split(',')]
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for layer in model.model.layers:
+            att = layer.self_attn
+            d = att.q_proj.weight.shape[1]
+            if b1 is not None:
+                left, right = factor_pair(d, a1, b1, gen)
+                att.q_proj.weight.copy_(left.T)  # q.k = x Wq^T Wk y
+                att.k_proj.weight.copy_(right)
+            if b2 is not None:
+                left, right = factor_pair(d, a2, -b2, gen)
+                att.o_proj.weight.copy_(left)  # the head's map x -> Wo Wv x
+                att.v_proj.weight.copy_(right)
 
 
 def build_model(a):
@@ -115,6 +144,8 @@ def main():
     held, train = examples[-HELD_OUT:], examples[:-HELD_OUT]
     random.shuffle(train)
     model = build_model(a)
+    if a.mimetic:
+        mimetic_init(model, a.mimetic, a.seed)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{'params': decay, 'weight_decay': a.weight_decay}, {'params': no_decay, 'weight_decay': 0.0}], lr=a.lr, betas=(0.9, a.beta2))
