@@ -359,7 +359,7 @@ function replyFacts(response: string): string {
  */
 export function writeDemoData(dir: string, data: DemoData): void {
   mkdirSync(join(dir, 'queries'), { recursive: true });
-  writeJsonAtomic(join(dir, 'train.json'), [...data.train, ...data.glossary]);
+  writeJsonAtomic(join(dir, 'train.json'), trainedConversations(data));
   writeJsonAtomic(
     join(dir, 'tools.json'),
     data.tools.map((t) => ({ category_name: t.category, tool_name: t.name, held_out: t.heldOut, api_list: t.apis.map((a) => a.entry) })),
@@ -377,5 +377,10 @@ function writeJsonAtomic(path: string, value: unknown): void {
  * rendered (without `</s>`, a special token), never an eval query or a held-out tool.
  */
 export function tokenizerCorpus(data: DemoData): string[] {
-  return [...data.train, ...data.glossary].map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
+  return trainedConversations(data).map((c) => renderConversation(c, { lossOn: 'all' }).text.replaceAll(EOS_TEXT, ''));
+}
+
+/** Everything the model trains on, in `train.json`'s order: the trajectories, then the glossary. */
+function trainedConversations(data: DemoData): ToolLlamaConversation[] {
+  return [...data.train, ...data.glossary];
 }
